@@ -1,0 +1,55 @@
+# make run  - set up and start the whole app (web + Celery worker + beat) on embedded defaults
+# make test - set up and run ruff and the whole test suite against PostgreSQL and Redis
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_HOST ?= 127.0.0.1
+TEST_DATABASE_URL ?= postgres://postgres@$(PG_HOST):5432/clinic
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: run test install services lint migrate seed clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+var:
+	mkdir -p var/emails var/private var/celery/broker var/celery/control
+
+migrate: install var
+	$(BIN)/python manage.py migrate --no-input
+
+seed: migrate
+	$(BIN)/python manage.py seed_demo
+
+run: seed
+	@echo ""
+	@echo "  Clinic app: http://127.0.0.1:8000/   (API docs: /api/docs/, admin for managers: /admin/)"
+	@echo "  Log in with one of the demo logins printed above."
+	@echo "  Emails are written to $(CURDIR)/var/emails"
+	@echo "  Ctrl-C stops the web server, the Celery worker and Celery beat."
+	@echo ""
+	$(BIN)/honcho start -f Procfile
+
+services:
+	@pg_isready -h $(PG_HOST) -p 5432 -q || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@for i in 1 2 3 4 5 6 7 8 9 10; do pg_isready -h $(PG_HOST) -p 5432 -q && break; sleep 1; done
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+	@for i in 1 2 3 4 5 6 7 8 9 10; do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 1; done
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: install services var lint
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python manage.py makemigrations --check --dry-run
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest --create-db $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,120 @@
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clients import selectors, services
+from clients.models import Clearance
+from clients.serializers import (
+    ClearanceInputSerializer,
+    ClearanceSerializer,
+    ClientSerializer,
+    EligibilitySerializer,
+    ScreeningInputSerializer,
+    ScreeningSerializer,
+)
+
+
+class ClientViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Clients: list (``?search=`` over name, email and phone), register, read, edit."""
+
+    serializer_class = ClientSerializer
+    filter_backends = [filters.DjangoFilterBackend]
+    role_permissions = {
+        "list": "clients.view",
+        "retrieve": "clients.view",
+        "create": "clients.edit",
+        "update": "clients.edit",
+        "partial_update": "clients.edit",
+        "eligibility": "clients.view",
+        # Reading a client's history is open to whoever may see the client.
+        "screenings:get": "clients.view",
+        "screenings:post": "screenings.record",
+        "clearances:get": "clients.view",
+        "clearances:post": "clearances.record",
+    }
+
+    def get_queryset(self):
+        return selectors.client_search(query=self.request.query_params.get("search", ""))
+
+    def perform_create(self, serializer):
+        serializer.instance = services.client_create(
+            by=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = services.client_update(
+            client=serializer.instance, by=self.request.user, **serializer.validated_data
+        )
+
+    @extend_schema(responses=EligibilitySerializer)
+    @action(detail=True, methods=["get"])
+    def eligibility(self, request, pk=None):
+        client = self.get_object()
+        answer = selectors.client_eligibility(client=client)
+        return Response(EligibilitySerializer(answer).data)
+
+    @extend_schema(request=ScreeningInputSerializer, responses={201: ScreeningSerializer})
+    @action(detail=True, methods=["get", "post"])
+    def screenings(self, request, pk=None):
+        client = self.get_object()
+        if request.method == "GET":
+            return Response(ScreeningSerializer(client.screenings.all(), many=True).data)
+        serializer = ScreeningInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        screening = services.screening_record(
+            client=client, answers=serializer.validated_data, by=request.user
+        )
+        return Response(ScreeningSerializer(screening).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ClearanceInputSerializer, responses={201: ClearanceSerializer})
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        parser_classes=[JSONParser, MultiPartParser, FormParser],
+    )
+    def clearances(self, request, pk=None):
+        client = self.get_object()
+        context = {"request": request}
+        if request.method == "GET":
+            data = ClearanceSerializer(client.clearances.all(), many=True, context=context).data
+            return Response(data)
+        serializer = ClearanceInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        clearance = services.clearance_record(
+            client=client, by=request.user, **serializer.validated_data
+        )
+        return Response(
+            ClearanceSerializer(clearance, context=context).data, status=status.HTTP_201_CREATED
+        )
+
+
+class ClearanceDocumentView(APIView):
+    """The scanned clearance letter, for staff only (it is stored outside public media)."""
+
+    role_permissions = {"get": "clearances.view_document"}
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    def get(self, request, pk: int):
+        return clearance_document_response(get_object_or_404(Clearance, pk=pk))
+
+
+def clearance_document_response(clearance: Clearance) -> FileResponse:
+    if not clearance.document:
+        raise Http404("This clearance has no document.")
+    return FileResponse(
+        clearance.document.open("rb"),
+        content_type=clearance.document_content_type,
+        filename=f"clearance-{clearance.pk}.{clearance.document.name.rsplit('.', 1)[-1]}",
+    )

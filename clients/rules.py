@@ -1,0 +1,162 @@
+"""Contraindication rules (SPEC, "Contraindication screening"), as pure functions.
+
+No ORM here: plain values in, plain values out, so the rules are tested by tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    ELIGIBLE = "eligible"
+    NEEDS_CLEARANCE = "needs_clearance"
+    INELIGIBLE = "ineligible"
+    SCREENING_REQUIRED = "screening_required"
+
+
+class Condition(StrEnum):
+    PACEMAKER = "pacemaker"
+    PREGNANCY = "pregnancy"
+    NEUROLOGICAL_DISORDER = "neurological_disorder"
+    RECENT_SURGERY = "recent_surgery"
+    CANCER_TREATMENT = "cancer_treatment"
+    IMPLANTED_DEFIBRILLATOR = "implanted_defibrillator"
+
+
+# The screening's questions (answer field -> the condition a "yes" flags), in
+# the order they are asked.
+ANSWER_CONDITIONS: dict[str, Condition] = {
+    "pacemaker": Condition.PACEMAKER,
+    "pregnant": Condition.PREGNANCY,
+    "neurological_disorder": Condition.NEUROLOGICAL_DISORDER,
+    "recent_surgery": Condition.RECENT_SURGERY,
+    "cancer_treatment": Condition.CANCER_TREATMENT,
+    "implanted_defibrillator": Condition.IMPLANTED_DEFIBRILLATOR,
+}
+ANSWER_FIELDS: tuple[str, ...] = tuple(ANSWER_CONDITIONS)
+
+# Never treated, whatever a doctor says.
+NEVER_TREATED: frozenset[Condition] = frozenset({Condition.PACEMAKER, Condition.PREGNANCY})
+# Treated only with a doctor's clearance on file for each.
+CLEARABLE: tuple[Condition, ...] = tuple(c for c in Condition if c not in NEVER_TREATED)
+
+CONDITION_LABELS: dict[Condition, str] = {
+    Condition.PACEMAKER: "Cardiac pacemaker",
+    Condition.PREGNANCY: "Pregnancy",
+    Condition.NEUROLOGICAL_DISORDER: "Neurological disorder (e.g. epilepsy)",
+    Condition.RECENT_SURGERY: "Recent surgery",
+    Condition.CANCER_TREATMENT: "Current or recent cancer treatment",
+    Condition.IMPLANTED_DEFIBRILLATOR: "Implanted defibrillator",
+}
+
+REASONS: dict[Condition, str] = {
+    Condition.PACEMAKER: (
+        "You have a cardiac pacemaker. Microcurrent can interfere with it, so we cannot treat you."
+    ),
+    Condition.PREGNANCY: (
+        "You are pregnant. Microcurrent is not used during pregnancy, so we cannot treat you."
+    ),
+    Condition.NEUROLOGICAL_DISORDER: (
+        "You have a neurological disorder such as epilepsy. "
+        "We need a doctor's clearance before we can treat you."
+    ),
+    Condition.RECENT_SURGERY: (
+        "You have had surgery recently. We need a doctor's clearance before we can treat you."
+    ),
+    Condition.CANCER_TREATMENT: (
+        "You are having or recently had cancer treatment. "
+        "We need a doctor's clearance before we can treat you."
+    ),
+    Condition.IMPLANTED_DEFIBRILLATOR: (
+        "You have an implanted defibrillator. We need a doctor's clearance before we can treat you."
+    ),
+}
+ELIGIBLE_REASON = "No contraindications were reported. You may be treated."
+CLEARED_REASON = "{label}: cleared by {physician}, valid until {expires}."
+
+
+@dataclass(frozen=True)
+class ScreeningResult:
+    outcome: Outcome
+    reasons: list[str]
+    flagged: list[Condition]
+
+
+@dataclass(frozen=True)
+class ClearanceFact:
+    """What the eligibility rule needs to know of one unexpired clearance."""
+
+    physician: str
+    expires_on: str
+    conditions: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    outcome: Outcome
+    reasons: list[str]
+    missing_clearances: list[Condition] = field(default_factory=list)
+
+
+def screening_outcome(answers: Mapping[str, bool]) -> ScreeningResult:
+    """Turn the six yes/no answers into an outcome, its reasons and the flagged codes.
+
+    Pacemaker or pregnancy: ineligible. Otherwise any of the clearable
+    conditions: needs clearance (one per condition). Otherwise eligible.
+    """
+    missing = [name for name in ANSWER_FIELDS if name not in answers]
+    if missing:
+        raise KeyError(f"Screening answers missing: {', '.join(missing)}")
+    flagged = [cond for name, cond in ANSWER_CONDITIONS.items() if answers[name]]
+    if any(cond in NEVER_TREATED for cond in flagged):
+        outcome = Outcome.INELIGIBLE
+    elif flagged:
+        outcome = Outcome.NEEDS_CLEARANCE
+    else:
+        outcome = Outcome.ELIGIBLE
+    reasons = [REASONS[cond] for cond in flagged] or [ELIGIBLE_REASON]
+    return ScreeningResult(outcome=outcome, reasons=reasons, flagged=flagged)
+
+
+def eligibility_decide(
+    screening: ScreeningResult | None,
+    clearances: Iterable[ClearanceFact],
+    *,
+    no_screening_reason: str,
+) -> Eligibility:
+    """Combine the current screening with the unexpired clearances.
+
+    No current screening: screening required. Ineligible stays ineligible.
+    Needs clearance becomes eligible once every flagged condition is covered by
+    an unexpired clearance; otherwise the uncovered ones are listed as missing.
+    """
+    if screening is None:
+        return Eligibility(Outcome.SCREENING_REQUIRED, [no_screening_reason])
+    if screening.outcome != Outcome.NEEDS_CLEARANCE:
+        return Eligibility(screening.outcome, list(screening.reasons))
+
+    covering: dict[str, ClearanceFact] = {}
+    for clearance in clearances:
+        for code in clearance.conditions:
+            covering.setdefault(code, clearance)
+    reasons: list[str] = []
+    missing: list[Condition] = []
+    for cond in screening.flagged:
+        clearance = covering.get(cond)
+        if clearance is None:
+            missing.append(cond)
+            reasons.append(REASONS[cond])
+        else:
+            reasons.append(
+                CLEARED_REASON.format(
+                    label=CONDITION_LABELS[cond],
+                    physician=clearance.physician,
+                    expires=clearance.expires_on,
+                )
+            )
+    if missing:
+        return Eligibility(Outcome.NEEDS_CLEARANCE, reasons, missing)
+    return Eligibility(Outcome.ELIGIBLE, reasons)

@@ -1,0 +1,157 @@
+"""Reads that carry a clinic rule. Pages, API and services all call these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import formats, timezone
+
+from clients.models import Clearance, Client, Screening
+from clients.rules import CONDITION_LABELS, ClearanceFact, Eligibility, eligibility_decide
+
+
+@dataclass(frozen=True)
+class ClientEligibility:
+    """The eligibility answer plus the records it was decided from."""
+
+    eligibility: Eligibility
+    screening: Screening | None
+    screening_valid_until: datetime | None
+
+    @property
+    def outcome(self) -> str:
+        return self.eligibility.outcome.value
+
+    @property
+    def reasons(self) -> list[str]:
+        return self.eligibility.reasons
+
+    @property
+    def missing_clearances(self) -> list[str]:
+        return [c.value for c in self.eligibility.missing_clearances]
+
+    @property
+    def missing_clearance_labels(self) -> list[str]:
+        return [CONDITION_LABELS[c] for c in self.eligibility.missing_clearances]
+
+
+def screening_validity() -> timedelta:
+    return timedelta(days=settings.SCREENING_VALID_DAYS)
+
+
+def client_current_screening(*, client: Client, at: datetime) -> Screening | None:
+    """The latest screening taken at or before ``at``, if it is still current.
+
+    Reads ``client.screenings.all()`` so a prefetch (see ``clients_for_eligibility``)
+    serves a whole list with one query.
+    """
+    taken = [s for s in client.screenings.all() if s.recorded_at <= at]
+    if not taken:
+        return None
+    latest = max(taken, key=lambda s: (s.recorded_at, s.pk))
+    return latest if at < latest.recorded_at + screening_validity() else None
+
+
+def client_eligibility(*, client: Client, at: datetime | None = None) -> ClientEligibility:
+    """May this client be treated at ``at``? (SPEC, "Contraindication screening".)
+
+    From the current screening and the clearances unexpired on that day in
+    clinic time. With no current screening the outcome is ``screening_required``.
+    """
+    at = at or timezone.now()
+    today = timezone.localdate(at)
+    screening = client_current_screening(client=client, at=at)
+    clearances = [
+        ClearanceFact(
+            physician=c.physician,
+            expires_on=formats.date_format(c.expires_on, "N j, Y"),
+            conditions=frozenset(c.conditions),
+        )
+        for c in client.clearances.all()
+        if c.is_valid_on(today)
+    ]
+    eligibility = eligibility_decide(
+        screening.result if screening else None,
+        clearances,
+        no_screening_reason=_no_screening_reason(client, at),
+    )
+    return ClientEligibility(
+        eligibility=eligibility,
+        screening=screening,
+        screening_valid_until=screening.recorded_at + screening_validity() if screening else None,
+    )
+
+
+def _no_screening_reason(client: Client, at: datetime) -> str:
+    taken = [s for s in client.screenings.all() if s.recorded_at <= at]
+    if not taken:
+        return "No screening on file. Screen the client before booking or treatment."
+    last = max(s.recorded_at for s in taken)
+    return (
+        f"The last screening ({formats.date_format(timezone.localtime(last), 'N j, Y')}) is "
+        f"older than {settings.SCREENING_VALID_DAYS} days. Screen the client again before "
+        "booking or treatment."
+    )
+
+
+def clients_for_eligibility(queryset: QuerySet[Client]) -> QuerySet[Client]:
+    """Prefetch what ``client_eligibility`` reads, so a list costs a fixed number of queries."""
+    return queryset.prefetch_related(
+        Prefetch("screenings", queryset=Screening.objects.order_by("-recorded_at", "-id")),
+        Prefetch("clearances", queryset=Clearance.objects.order_by("-issued_on", "-id")),
+    )
+
+
+def client_search(*, query: str = "") -> QuerySet[Client]:
+    """Clients whose name, email or phone contains every word of ``query``."""
+    queryset = Client.objects.all()
+    for word in query.split():
+        digits = "".join(ch for ch in word if ch.isdigit())
+        condition = (
+            Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(email__icontains=word)
+            | Q(phone__icontains=word)
+        )
+        if digits and digits != word:
+            condition |= Q(phone__icontains=digits)
+        queryset = queryset.filter(condition)
+    return queryset
+
+
+@dataclass(frozen=True)
+class ClientChange:
+    at: datetime
+    by: str
+    kind: str
+    fields: list[tuple[str, str, str]]
+
+
+def client_changes(*, client: Client, limit: int = 20) -> list[ClientChange]:
+    """Who changed what and when, newest first, from the client's history (one query)."""
+    records = list(
+        client.history.select_related("history_user").order_by("-history_id")[: limit + 1]
+    )
+    changes = []
+    for newer, older in zip(records, [*records[1:], None], strict=True):
+        if newer is records[-1] and len(records) > limit:
+            break
+        fields = []
+        if older is not None:
+            delta = newer.diff_against(older)
+            for change in delta.changes:
+                label = Client._meta.get_field(change.field).verbose_name
+                fields.append((label.capitalize(), str(change.old or "—"), str(change.new or "—")))
+        kind = {"+": "Registered", "~": "Changed", "-": "Deleted"}[newer.history_type]
+        changes.append(
+            ClientChange(
+                at=newer.history_date,
+                by=str(newer.history_user) if newer.history_user else "system",
+                kind=kind,
+                fields=fields,
+            )
+        )
+    return changes

@@ -1,0 +1,118 @@
+from rest_framework import serializers
+
+from clients.models import Clearance, Client, Screening
+from clients.rules import ANSWER_FIELDS, CLEARABLE, Condition, Outcome
+
+
+class ClientSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Client
+        fields = [
+            "id",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "date_of_birth",
+            "notes",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A screening answer is true or false: not 1, not "yes", never left to guess."""
+
+    default_error_messages = {"invalid": "Must be true or false."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        if isinstance(data, str) and data.lower() in {"true", "false"}:
+            return data.lower() == "true"
+        self.fail("invalid")
+
+
+class ScreeningInputSerializer(serializers.Serializer):
+    pacemaker = StrictBooleanField()
+    pregnant = StrictBooleanField()
+    neurological_disorder = StrictBooleanField()
+    recent_surgery = StrictBooleanField()
+    cancer_treatment = StrictBooleanField()
+    implanted_defibrillator = StrictBooleanField()
+
+
+class ScreeningSerializer(serializers.ModelSerializer):
+    outcome = serializers.ChoiceField(choices=[o.value for o in Outcome], read_only=True)
+    reasons = serializers.SerializerMethodField()
+    flagged = serializers.ListField(
+        child=serializers.ChoiceField(choices=[c.value for c in Condition]), read_only=True
+    )
+    recorded_by = serializers.StringRelatedField()
+
+    class Meta:
+        model = Screening
+        fields = [
+            "id",
+            "client",
+            *ANSWER_FIELDS,
+            "outcome",
+            "reasons",
+            "flagged",
+            "recorded_by",
+            "recorded_at",
+        ]
+        read_only_fields = fields
+
+    def get_reasons(self, obj) -> list[str]:
+        return obj.result.reasons
+
+
+class ClearanceInputSerializer(serializers.Serializer):
+    physician = serializers.CharField(max_length=200)
+    issued_on = serializers.DateField()
+    expires_on = serializers.DateField(required=False, allow_null=True)
+    conditions = serializers.ListField(
+        child=serializers.ChoiceField(choices=[c.value for c in Condition]), allow_empty=False
+    )
+    document = serializers.FileField(required=False, allow_null=True)
+
+
+class ClearanceSerializer(serializers.ModelSerializer):
+    conditions = serializers.ListField(
+        child=serializers.ChoiceField(choices=[c.value for c in CLEARABLE])
+    )
+    document_url = serializers.SerializerMethodField()
+    recorded_by = serializers.StringRelatedField()
+
+    class Meta:
+        model = Clearance
+        fields = [
+            "id",
+            "client",
+            "physician",
+            "issued_on",
+            "expires_on",
+            "conditions",
+            "document_url",
+            "recorded_by",
+            "recorded_at",
+        ]
+        read_only_fields = fields
+
+    def get_document_url(self, obj) -> str | None:
+        if not obj.document:
+            return None
+        request = self.context.get("request")
+        path = f"/api/clearances/{obj.pk}/document/"
+        return request.build_absolute_uri(path) if request else path
+
+
+class EligibilitySerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=[o.value for o in Outcome])
+    reasons = serializers.ListField(child=serializers.CharField())
+    missing_clearances = serializers.ListField(
+        child=serializers.ChoiceField(choices=[c.value for c in CLEARABLE])
+    )
+    screening_valid_until = serializers.DateTimeField(allow_null=True)

@@ -1,0 +1,147 @@
+"""Every write to clients, screenings and clearances goes through here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+
+import filetype
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from clients.models import Clearance, Client, Screening
+from clients.rules import (
+    ANSWER_FIELDS,
+    CLEARABLE,
+    CONDITION_LABELS,
+    NEVER_TREATED,
+    Condition,
+    screening_outcome,
+)
+from clinic.errors import RuleViolation
+
+CLIENT_FIELDS = ("first_name", "last_name", "email", "phone", "date_of_birth", "notes")
+DOCUMENT_TYPES = {
+    "application/pdf": "pdf",
+    "image/jpeg": "jpg",
+    "image/png": "png",
+}
+
+
+def client_create(*, by, **fields) -> Client:
+    client = Client(**{k: v for k, v in fields.items() if k in CLIENT_FIELDS})
+    client.full_clean()
+    client._history_user = by
+    client.save()
+    return client
+
+
+def client_update(*, client: Client, by, **fields) -> Client:
+    """Change a client's details; the history keeps who changed what and when."""
+    for name, value in fields.items():
+        if name in CLIENT_FIELDS:
+            setattr(client, name, value)
+    client.full_clean()
+    client._history_user = by
+    client.save()
+    return client
+
+
+def screening_record(
+    *, client: Client, answers: Mapping[str, bool], by, at: datetime | None = None
+) -> Screening:
+    """Store a new screening; it supersedes the last one (screenings are never edited)."""
+    result = screening_outcome(answers)
+    return Screening.objects.create(
+        client=client,
+        **{name: bool(answers[name]) for name in ANSWER_FIELDS},
+        outcome=result.outcome.value,
+        flagged=[c.value for c in result.flagged],
+        recorded_by=by,
+        recorded_at=at or timezone.now(),
+    )
+
+
+def clearance_default_expiry(issued_on: date) -> date:
+    return issued_on + relativedelta(months=settings.CLEARANCE_VALID_MONTHS)
+
+
+@transaction.atomic
+def clearance_record(
+    *,
+    client: Client,
+    physician: str,
+    issued_on: date,
+    conditions: Iterable[str],
+    by,
+    expires_on: date | None = None,
+    document: UploadedFile | None = None,
+) -> Clearance:
+    """File a doctor's clearance (SPEC: physician, date, conditions, document, expiry).
+
+    Pacemaker and pregnancy cannot be cleared. The expiry defaults to
+    ``CLEARANCE_VALID_MONTHS`` after the issue date.
+    """
+    codes = _clearance_conditions(conditions)
+    if issued_on > timezone.localdate():
+        raise RuleViolation("A clearance cannot be issued in the future.", field="issued_on")
+    expires_on = expires_on or clearance_default_expiry(issued_on)
+    if expires_on < issued_on:
+        raise RuleViolation(
+            "The expiry date must be on or after the issue date.", field="expires_on"
+        )
+    content_type = _document_content_type(document) if document else ""
+    clearance = Clearance(
+        client=client,
+        physician=physician.strip(),
+        issued_on=issued_on,
+        expires_on=expires_on,
+        conditions=codes,
+        document_content_type=content_type,
+        recorded_by=by,
+    )
+    if document:
+        clearance.document.save(f"clearance.{DOCUMENT_TYPES[content_type]}", document, save=False)
+    clearance.save()
+    return clearance
+
+
+def _clearance_conditions(conditions: Iterable[str]) -> list[str]:
+    codes = list(dict.fromkeys(conditions))
+    if not codes:
+        raise RuleViolation(
+            "Choose at least one condition the clearance covers.", field="conditions"
+        )
+    known = {c.value for c in Condition}
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        raise RuleViolation(f"Unknown condition code: {', '.join(unknown)}.", field="conditions")
+    never = [Condition(c) for c in codes if c in NEVER_TREATED]
+    if never:
+        names = " and ".join(CONDITION_LABELS[c].lower() for c in never)
+        raise RuleViolation(
+            f"A clearance cannot cover {names}: microcurrent is never given with "
+            f"{'it' if len(never) == 1 else 'them'}, whatever a doctor says.",
+            field="conditions",
+        )
+    order = [c.value for c in CLEARABLE]
+    return sorted(codes, key=order.index)
+
+
+def _document_content_type(document: UploadedFile) -> str:
+    """PDF, JPEG or PNG up to the size limit, judged by the bytes, not the file name."""
+    limit = settings.CLEARANCE_DOCUMENT_MAX_MB * 1024 * 1024
+    if document.size > limit:
+        raise RuleViolation(
+            f"The document is larger than {settings.CLEARANCE_DOCUMENT_MAX_MB} MB.",
+            field="document",
+        )
+    document.seek(0)
+    kind = filetype.guess(document.read(2048))
+    document.seek(0)
+    if kind is None or kind.mime not in DOCUMENT_TYPES:
+        raise RuleViolation("The document must be a PDF, JPEG or PNG file.", field="document")
+    return kind.mime

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+
+
+class ClinicConfig(AppConfig):
+    default = True
+    name = "clinic"
+    verbose_name = "Clinic staff"
+
+
+class ClinicAdminConfig(admin_apps.AdminConfig):
+    """The Django admin with the clinic's site: managers only."""
+
+    default = False
+    default_site = "clinic.admin_site.ClinicAdminSite"

@@ -1,0 +1,37 @@
+"""Who may do what: the one table, enforced on every page and endpoint.
+
+Each permission names an action in the clinic's words; the set lists the roles
+that may take it. Superusers may do everything a manager may.
+"""
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    FRONT_DESK = "front_desk", "Front desk"
+    ESTHETICIAN = "esthetician", "Esthetician"
+    MANAGER = "manager", "Manager"
+
+
+FD, ES, MG = Role.FRONT_DESK, Role.ESTHETICIAN, Role.MANAGER
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    # Clients: everyone looks a client up; the front desk registers and edits.
+    "clients.view": frozenset({FD, ES, MG}),
+    "clients.edit": frozenset({FD, MG}),
+    # Screening: front desk at registration, esthetician when a client reports
+    # a change at check-in.
+    "screenings.record": frozenset({FD, ES, MG}),
+    # Clearances: the front desk files the doctor's letter; everyone may read it.
+    "clearances.record": frozenset({FD, MG}),
+    "clearances.view_document": frozenset({FD, ES, MG}),
+    # Clinic resources and staff are the manager's.
+    "resources.view": frozenset({FD, ES, MG}),
+    "resources.manage": frozenset({MG}),
+    "staff.manage": frozenset({MG}),
+}
+
+
+def role_can(role: str | None, permission: str) -> bool:
+    """True when ``role`` may take ``permission``; unknown permissions are refused."""
+    return role in PERMISSIONS.get(permission, frozenset())

@@ -1,0 +1,58 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.permissions import AllowAny
+from rest_framework.routers import DefaultRouter
+
+from clients.api import ClearanceDocumentView, ClientViewSet
+from clinic import views
+from clinic.api import StaffViewSet
+from sessions_app.api import DeviceViewSet, RoomViewSet
+
+
+class TokenView(ObtainAuthToken):
+    """``POST`` a ``username`` and ``password``; answers ``{"token": ...}``."""
+
+    permission_classes = [AllowAny]
+
+
+router = DefaultRouter()
+router.register("staff", StaffViewSet, basename="staff")
+router.register("clients", ClientViewSet, basename="client")
+router.register("rooms", RoomViewSet, basename="room")
+router.register("devices", DeviceViewSet, basename="device")
+
+api_urlpatterns = [
+    path("auth/token/", TokenView.as_view(), name="api-token"),
+    path(
+        "clearances/<int:pk>/document/",
+        ClearanceDocumentView.as_view(),
+        name="api-clearance-document",
+    ),
+    path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),
+    path(
+        "docs/",
+        SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[AllowAny]),
+        name="api-docs",
+    ),
+    path("", include(router.urls)),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("clients/", include("clients.urls")),
+    path("api/", include(api_urlpatterns)),
+    path("admin/", admin.site.urls),
+]
+
+handler403 = "clinic.views.permission_denied"
+handler404 = "clinic.views.page_not_found"
+handler500 = "clinic.views.server_error"

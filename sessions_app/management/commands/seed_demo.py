@@ -1,0 +1,153 @@
+"""Demo data for a first run: one user per role, ~30 clients in every screening state,
+rooms and devices. Safe to run again: what exists is left as it is."""
+
+from datetime import date, timedelta
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from clients import services as client_services
+from clients.models import Client
+from clinic.models import User
+from clinic.roles import Role
+from sessions_app.models import Device, Room
+
+DEMO_PASSWORD = "glow-demo-2026"  # noqa: S105 - printed for newcomers on purpose
+
+STAFF = [
+    ("frontdesk", "Fiona", "Desk", Role.FRONT_DESK),
+    ("esthetician", "Esme", "Carter", Role.ESTHETICIAN),
+    ("esthetician2", "Noah", "Patel", Role.ESTHETICIAN),
+    ("manager", "Maya", "Lindqvist", Role.MANAGER),
+]
+ROOMS = ["Willow room", "Cedar room", "Birch room"]
+DEVICES = [("NuFACE Pro", "MC-1001"), ("NuFACE Pro", "MC-1002"), ("Myolift QT", "MC-2001")]
+
+NO = dict.fromkeys(
+    [
+        "pacemaker",
+        "pregnant",
+        "neurological_disorder",
+        "recent_surgery",
+        "cancer_treatment",
+        "implanted_defibrillator",
+    ],
+    False,
+)
+
+# (first, last, birth date, screening answers that are "yes" or None for never screened,
+#  days since screening, clearance: None or (conditions, days since issued))
+CLIENTS = [
+    ("Ava", "Nguyen", date(1996, 3, 14), [], 10, None),
+    ("Liam", "Garcia", date(1992, 7, 2), [], 20, None),
+    ("Sofia", "Rossi", date(1988, 11, 23), [], 5, None),
+    ("Olivia", "Chen", date(1985, 2, 28), [], 40, None),
+    ("Mia", "Johnson", date(1980, 6, 9), [], 60, None),
+    ("Isabella", "Martin", date(1979, 9, 30), [], 1, None),
+    ("Emma", "Kowalski", date(1974, 1, 17), [], 14, None),
+    ("Grace", "O'Brien", date(1968, 5, 5), [], 30, None),
+    ("Hannah", "Schmidt", date(1962, 12, 12), [], 75, None),
+    ("Chloe", "Dubois", date(1958, 4, 21), [], 3, None),
+    ("Zoe", "Andersen", date(1990, 8, 8), ["recent_surgery"], 2, None),
+    ("Lily", "Okafor", date(1983, 10, 1), ["neurological_disorder"], 8, None),
+    ("Ella", "Moreau", date(1966, 3, 3), ["cancer_treatment"], 12, None),
+    ("Aria", "Silva", date(1970, 7, 19), ["implanted_defibrillator", "recent_surgery"], 4, None),
+    ("Nora", "Haddad", date(1987, 2, 11), ["recent_surgery"], 15, (["recent_surgery"], 10)),
+    (
+        "Ruby",
+        "Kim",
+        date(1976, 11, 6),
+        ["neurological_disorder"],
+        25,
+        (["neurological_disorder"], 20),
+    ),
+    ("Stella", "Ivanova", date(1955, 9, 14), ["cancer_treatment"], 9, (["cancer_treatment"], 9)),
+    ("Luna", "Fischer", date(1981, 12, 24), ["recent_surgery"], 30, (["recent_surgery"], 400)),
+    (
+        "Leah",
+        "Novak",
+        date(1973, 6, 27),
+        ["neurological_disorder"],
+        45,
+        (["neurological_disorder"], 380),
+    ),
+    ("Maria", "Lopez", date(1984, 4, 4), ["pacemaker"], 6, None),
+    ("Sarah", "Brown", date(1993, 1, 29), ["pregnant"], 11, None),
+    ("Alice", "Walker", date(1960, 8, 16), ["pacemaker", "recent_surgery"], 18, None),
+    ("Julia", "Tanaka", date(1989, 5, 13), [], 120, None),
+    ("Clara", "Petrov", date(1977, 3, 8), [], 200, None),
+    ("Eva", "Lindgren", date(1964, 10, 20), ["recent_surgery"], 150, None),
+    ("Ivy", "Morgan", date(1998, 12, 2), [], 95, None),
+    ("Naomi", "Reyes", date(1991, 9, 9), None, None, None),
+    ("Audrey", "Klein", date(1986, 6, 16), None, None, None),
+    ("Daisy", "Park", date(1969, 2, 2), None, None, None),
+    ("Paula", "Costa", date(1952, 11, 11), None, None, None),
+]
+
+
+class Command(BaseCommand):
+    help = "Load demo staff, clients, rooms and devices (idempotent)."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        staff = {
+            username: self._staff(username, first, last, role)
+            for username, first, last, role in STAFF
+        }
+        for name in ROOMS:
+            Room.objects.get_or_create(name=name)
+        for name, serial in DEVICES:
+            Device.objects.get_or_create(serial_number=serial, defaults={"name": name})
+        created = sum(self._client(n, row, staff["frontdesk"]) for n, row in enumerate(CLIENTS))
+        self.stdout.write(
+            f"Demo data ready: {Client.objects.count()} clients ({created} new), "
+            f"{Room.objects.count()} rooms, {Device.objects.count()} devices."
+        )
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+        for username, _first, _last, role in STAFF:
+            self.stdout.write(f"  {username:<14} {role.label}")
+
+    def _staff(self, username, first, last, role) -> User:
+        user, _ = User.objects.get_or_create(
+            username=username,
+            defaults={
+                "first_name": first,
+                "last_name": last,
+                "role": role,
+                "email": f"{username}@example.com",
+            },
+        )
+        user.set_password(DEMO_PASSWORD)
+        user.is_active = True
+        user.save()
+        return user
+
+    def _client(self, n, row, by) -> bool:
+        first, last, born, flags, screened_days_ago, clearance = row
+        email = f"{first}.{last}".lower().replace("'", "") + "@example.com"
+        if Client.objects.filter(email=email).exists():
+            return False
+        client = client_services.client_create(
+            by=by,
+            first_name=first,
+            last_name=last,
+            email=email,
+            phone=f"+1415555{1000 + n:04d}",
+            date_of_birth=born,
+        )
+        now = timezone.now()
+        if flags is not None:
+            answers = {**NO, **dict.fromkeys(flags, True)}
+            at = now - timedelta(days=screened_days_ago)
+            client_services.screening_record(client=client, answers=answers, by=by, at=at)
+        if clearance is not None:
+            conditions, issued_days_ago = clearance
+            client_services.clearance_record(
+                client=client,
+                physician="Dr. Helen Marsh",
+                issued_on=timezone.localdate() - timedelta(days=issued_days_ago),
+                conditions=conditions,
+                by=by,
+            )
+        return True
