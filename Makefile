@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 var:
-	mkdir -p var/emails var/private var/celery/broker var/celery/control
+	mkdir -p var/emails var/private var/staticfiles var/celery/broker var/celery/control
 
 migrate: install var
 	$(BIN)/python manage.py migrate --no-input

@@ -1,0 +1,63 @@
+import pytest
+from rest_framework.test import APIClient
+
+from clinic.roles import Role
+from tests.factories import ClientFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _private_media(settings, tmp_path):
+    """Uploaded clearance letters go to a throwaway folder."""
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+
+
+@pytest.fixture
+def front_desk(db):
+    return UserFactory(username="fd", role=Role.FRONT_DESK)
+
+
+@pytest.fixture
+def esthetician(db):
+    return UserFactory(username="est", role=Role.ESTHETICIAN)
+
+
+@pytest.fixture
+def manager(db):
+    return UserFactory(username="mgr", role=Role.MANAGER)
+
+
+@pytest.fixture
+def staff_by_role(front_desk, esthetician, manager):
+    return {Role.FRONT_DESK: front_desk, Role.ESTHETICIAN: esthetician, Role.MANAGER: manager}
+
+
+@pytest.fixture
+def api():
+    """An API client; ``api.force_authenticate(user)`` to act as someone."""
+    return APIClient()
+
+
+@pytest.fixture
+def api_as(staff_by_role):
+    def make(role):
+        client = APIClient()
+        client.force_authenticate(staff_by_role[role])
+        return client
+
+    return make
+
+
+@pytest.fixture
+def page_as(client, staff_by_role):
+    """Django's test client logged in as a member of staff of ``role``."""
+
+    def make(role):
+        client.force_login(staff_by_role[role])
+        return client
+
+    return make
+
+
+@pytest.fixture
+def a_client(db):
+    return ClientFactory(first_name="Ana", last_name="Lopez", email="ana.lopez@example.com")

@@ -1,0 +1,81 @@
+from datetime import date
+
+import factory
+from django.utils import timezone
+
+from clients.models import Clearance, Client, Screening
+from clinic.models import User
+from clinic.roles import Role
+from sessions_app.models import Device, Room
+
+PASSWORD = "a-long-test-password-1"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    role = Role.FRONT_DESK
+    password = factory.django.Password(PASSWORD)
+
+
+class ClientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Client
+
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.Sequence(lambda n: f"client{n}@example.com")
+    phone = factory.Sequence(lambda n: f"+1415555{n % 10000:04d}")
+    date_of_birth = date(1985, 6, 15)
+
+
+class ScreeningFactory(factory.django.DjangoModelFactory):
+    """A screening with every answer "no" (eligible) unless told otherwise."""
+
+    class Meta:
+        model = Screening
+
+    client = factory.SubFactory(ClientFactory)
+    pacemaker = False
+    pregnant = False
+    neurological_disorder = False
+    recent_surgery = False
+    cancer_treatment = False
+    implanted_defibrillator = False
+    outcome = "eligible"
+    flagged = factory.LazyFunction(list)
+    recorded_by = factory.SubFactory(UserFactory)
+    recorded_at = factory.LazyFunction(timezone.now)
+
+
+class ClearanceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Clearance
+
+    client = factory.SubFactory(ClientFactory)
+    physician = "Dr. Ada Park"
+    issued_on = factory.LazyFunction(timezone.localdate)
+    expires_on = factory.LazyAttribute(lambda c: c.issued_on.replace(year=c.issued_on.year + 1))
+    conditions = factory.LazyFunction(lambda: ["recent_surgery"])
+    recorded_by = factory.SubFactory(UserFactory)
+
+
+class RoomFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Room
+
+    name = factory.Sequence(lambda n: f"Room {n}")
+
+
+class DeviceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Device
+
+    name = "NuFACE Pro"
+    serial_number = factory.Sequence(lambda n: f"SN-{n:05d}")
