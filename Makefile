@@ -9,7 +9,7 @@ PG_HOST ?= 127.0.0.1
 TEST_DATABASE_URL ?= postgres://postgres@$(PG_HOST):5432/clinic
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test install services lint migrate seed clean
+.PHONY: run test install services lint migrate seed clean var
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
