@@ -67,7 +67,7 @@ def client_eligibility(*, client: Client, at: datetime | None = None) -> ClientE
     clearances = [
         ClearanceFact(
             physician=c.physician,
-            expires_on=formats.date_format(c.expires_on, "N j, Y"),
+            expires_on=formats.date_format(c.expires_on, "M j, Y"),
             conditions=frozenset(c.conditions),
         )
         for c in client.clearances.all()
@@ -91,7 +91,7 @@ def _no_screening_reason(client: Client, at: datetime) -> str:
         return "No screening on file. Screen the client before booking or treatment."
     last = max(s.recorded_at for s in taken)
     return (
-        f"The last screening ({formats.date_format(timezone.localtime(last), 'N j, Y')}) is "
+        f"The last screening ({formats.date_format(timezone.localtime(last), 'M j, Y')}) is "
         f"older than {settings.SCREENING_VALID_DAYS} days. Screen the client again before "
         "booking or treatment."
     )
@@ -100,7 +100,12 @@ def _no_screening_reason(client: Client, at: datetime) -> str:
 def clients_for_eligibility(queryset: QuerySet[Client]) -> QuerySet[Client]:
     """Prefetch what ``client_eligibility`` reads, so a list costs a fixed number of queries."""
     return queryset.prefetch_related(
-        Prefetch("screenings", queryset=Screening.objects.order_by("-recorded_at", "-id")),
+        Prefetch(
+            "screenings",
+            queryset=Screening.objects.select_related("recorded_by").order_by(
+                "-recorded_at", "-id"
+            ),
+        ),
         Prefetch("clearances", queryset=Clearance.objects.order_by("-issued_on", "-id")),
     )
 

@@ -6,9 +6,10 @@ from tests.factories import ClientFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
-def _private_media(settings, tmp_path):
-    """Uploaded clearance letters go to a throwaway folder."""
+def _test_settings(settings, tmp_path):
+    """Uploaded clearance letters go to a throwaway folder; passwords hash fast."""
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

@@ -1,9 +1,11 @@
 from datetime import date
 
 import factory
+from dateutil.relativedelta import relativedelta
 from django.utils import timezone
 
 from clients.models import Clearance, Client, Screening
+from clients.rules import ANSWER_FIELDS
 from clinic.models import User
 from clinic.roles import Role
 from sessions_app.models import Device, Room
@@ -35,6 +37,14 @@ class ClientFactory(factory.django.DjangoModelFactory):
     date_of_birth = date(1985, 6, 15)
 
 
+def screening_answers(*yes: str) -> dict[str, bool]:
+    """The six screening answers: "yes" to those named, "no" to the rest."""
+    unknown = set(yes) - set(ANSWER_FIELDS)
+    if unknown:
+        raise ValueError(f"Not a screening question: {', '.join(sorted(unknown))}")
+    return {name: name in yes for name in ANSWER_FIELDS}
+
+
 class ScreeningFactory(factory.django.DjangoModelFactory):
     """A screening with every answer "no" (eligible) unless told otherwise."""
 
@@ -61,7 +71,8 @@ class ClearanceFactory(factory.django.DjangoModelFactory):
     client = factory.SubFactory(ClientFactory)
     physician = "Dr. Ada Park"
     issued_on = factory.LazyFunction(timezone.localdate)
-    expires_on = factory.LazyAttribute(lambda c: c.issued_on.replace(year=c.issued_on.year + 1))
+    # relativedelta, not date.replace(year=...), so an issue date of Feb 29 works.
+    expires_on = factory.LazyAttribute(lambda c: c.issued_on + relativedelta(years=1))
     conditions = factory.LazyFunction(lambda: ["recent_surgery"])
     recorded_by = factory.SubFactory(UserFactory)
 
