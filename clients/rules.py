@@ -43,6 +43,10 @@ NEVER_TREATED: frozenset[Condition] = frozenset({Condition.PACEMAKER, Condition.
 # Treated only with a doctor's clearance on file for each.
 CLEARABLE: tuple[Condition, ...] = tuple(c for c in Condition if c not in NEVER_TREATED)
 
+# Plain code lists, for serializers and the API schema's enum names.
+CONDITION_CODES: list[str] = [c.value for c in Condition]
+CLEARABLE_CODES: list[str] = [c.value for c in CLEARABLE]
+
 CONDITION_LABELS: dict[Condition, str] = {
     Condition.PACEMAKER: "Cardiac pacemaker",
     Condition.PREGNANCY: "Pregnancy",

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from clients.models import Clearance, Client, Screening
-from clients.rules import ANSWER_FIELDS, CLEARABLE, Condition, Outcome
+from clients.rules import ANSWER_FIELDS, CLEARABLE_CODES, CONDITION_CODES, Outcome
 
 
 class ClientSerializer(serializers.ModelSerializer):
@@ -47,7 +47,7 @@ class ScreeningSerializer(serializers.ModelSerializer):
     outcome = serializers.ChoiceField(choices=[o.value for o in Outcome], read_only=True)
     reasons = serializers.SerializerMethodField()
     flagged = serializers.ListField(
-        child=serializers.ChoiceField(choices=[c.value for c in Condition]), read_only=True
+        child=serializers.ChoiceField(choices=CONDITION_CODES), read_only=True
     )
     recorded_by = serializers.StringRelatedField()
 
@@ -74,14 +74,14 @@ class ClearanceInputSerializer(serializers.Serializer):
     issued_on = serializers.DateField()
     expires_on = serializers.DateField(required=False, allow_null=True)
     conditions = serializers.ListField(
-        child=serializers.ChoiceField(choices=[c.value for c in Condition]), allow_empty=False
+        child=serializers.ChoiceField(choices=CONDITION_CODES), allow_empty=False
     )
     document = serializers.FileField(required=False, allow_null=True)
 
 
 class ClearanceSerializer(serializers.ModelSerializer):
     conditions = serializers.ListField(
-        child=serializers.ChoiceField(choices=[c.value for c in CLEARABLE])
+        child=serializers.ChoiceField(choices=CLEARABLE_CODES)
     )
     document_url = serializers.SerializerMethodField()
     recorded_by = serializers.StringRelatedField()
@@ -113,6 +113,6 @@ class EligibilitySerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=[o.value for o in Outcome])
     reasons = serializers.ListField(child=serializers.CharField())
     missing_clearances = serializers.ListField(
-        child=serializers.ChoiceField(choices=[c.value for c in CLEARABLE])
+        child=serializers.ChoiceField(choices=CLEARABLE_CODES)
     )
     screening_valid_until = serializers.DateTimeField(allow_null=True)

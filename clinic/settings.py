@@ -177,6 +177,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Microcurrent clinic session manager API",
     "VERSION": "1.0.0",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ConditionCodeEnum": "clients.rules.CONDITION_CODES",
+        "ClearableConditionEnum": "clients.rules.CLEARABLE_CODES",
+    },
     # Swagger UI served from our own static files: no CDN needed.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
