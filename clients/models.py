@@ -1,3 +1,4 @@
+import os
 from datetime import date
 
 from dateutil.relativedelta import relativedelta
@@ -99,9 +100,25 @@ class Screening(models.Model):
         return screening_outcome(self.answers)
 
 
+class PrivateStorage(FileSystemStorage):
+    """Files under ``PRIVATE_MEDIA_ROOT``, read when a file is stored, not at import.
+
+    A ``location=`` argument would freeze the folder when the model is loaded, so
+    a changed setting (tests point it at a temporary folder) would be ignored.
+    """
+
+    @property
+    def base_location(self):
+        return settings.PRIVATE_MEDIA_ROOT
+
+    @property
+    def location(self):
+        return os.path.abspath(self.base_location)
+
+
 def _private_storage() -> FileSystemStorage:
     # Outside MEDIA_ROOT and with no URL: only the staff-only view serves these.
-    return FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
+    return PrivateStorage(base_url=None)
 
 
 class Clearance(models.Model):

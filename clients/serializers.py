@@ -80,9 +80,7 @@ class ClearanceInputSerializer(serializers.Serializer):
 
 
 class ClearanceSerializer(serializers.ModelSerializer):
-    conditions = serializers.ListField(
-        child=serializers.ChoiceField(choices=CLEARABLE_CODES)
-    )
+    conditions = serializers.ListField(child=serializers.ChoiceField(choices=CLEARABLE_CODES))
     document_url = serializers.SerializerMethodField()
     recorded_by = serializers.StringRelatedField()
 
