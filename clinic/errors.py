@@ -42,3 +42,30 @@ def api_exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         return Response(as_serializer_error(exc), status=status.HTTP_400_BAD_REQUEST)
     return exception_handler(exc, context)
+
+
+class NotEligible(RuleViolation):
+    """The client may not be booked or treated now; the reasons say why (400)."""
+
+    def __init__(self, outcome: str, reasons: list[str]):
+        super().__init__("This client may not be booked or treated: " + " ".join(reasons))
+        self.outcome = outcome
+        self.reasons = reasons
+
+    def as_dict(self) -> dict:
+        return {
+            "non_field_errors": [self.message],
+            "eligibility": self.outcome,
+            "reasons": self.reasons,
+        }
+
+
+class BookingClash(Conflict):
+    """One or more wished slots are taken (409); ``clashes`` names each one."""
+
+    def __init__(self, message: str, clashes: list[dict]):
+        super().__init__(message)
+        self.clashes = clashes
+
+    def as_dict(self) -> dict:
+        return {"detail": self.message, "clashes": self.clashes}

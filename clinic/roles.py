@@ -25,7 +25,17 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Clearances: the front desk files the doctor's letter; everyone may read it.
     "clearances.record": frozenset({FD, MG}),
     "clearances.view_document": frozenset({FD, ES, MG}),
-    # Clinic resources and staff are the manager's.
+    # Protocols: everyone reads the age bands; managers edit them.
+    "protocols.view": frozenset({FD, ES, MG}),
+    "protocols.edit": frozenset({MG}),
+    # Sessions: the front desk books and cancels, estheticians book whole series and
+    # treat; check-in and completion belong to whoever gives the treatment.
+    "sessions.view": frozenset({FD, ES, MG}),
+    "sessions.book": frozenset({FD, ES, MG}),
+    "sessions.cancel": frozenset({FD, ES, MG}),
+    "sessions.no_show": frozenset({FD, ES, MG}),
+    "sessions.treat": frozenset({ES, MG}),
+    # Clinic resources (rooms, devices, hours, closed days) and staff are the manager's.
     "resources.view": frozenset({FD, ES, MG}),
     "resources.manage": frozenset({MG}),
     "staff.manage": frozenset({MG}),

@@ -180,6 +180,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ConditionCodeEnum": "clients.rules.CONDITION_CODES",
         "ClearableConditionEnum": "clients.rules.CLEARABLE_CODES",
+        "ModalityEnum": "protocols.models.Modality",
     },
     # Swagger UI served from our own static files: no CDN needed.
     "SWAGGER_UI_DIST": "SIDECAR",

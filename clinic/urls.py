@@ -9,7 +9,15 @@ from rest_framework.routers import DefaultRouter
 from clients.api import ClearanceDocumentView, ClientViewSet
 from clinic import views
 from clinic.api import StaffViewSet
-from sessions_app.api import DeviceViewSet, RoomViewSet
+from protocols.api import ProtocolViewSet
+from sessions_app.api import (
+    ClosedDayViewSet,
+    DeviceViewSet,
+    PlanViewSet,
+    RoomViewSet,
+    SessionViewSet,
+    WorkingHoursViewSet,
+)
 
 
 class TokenView(ObtainAuthToken):
@@ -23,6 +31,11 @@ router.register("staff", StaffViewSet, basename="staff")
 router.register("clients", ClientViewSet, basename="client")
 router.register("rooms", RoomViewSet, basename="room")
 router.register("devices", DeviceViewSet, basename="device")
+router.register("working-hours", WorkingHoursViewSet, basename="working-hours")
+router.register("closed-days", ClosedDayViewSet, basename="closed-day")
+router.register("protocols", ProtocolViewSet, basename="protocol")
+router.register("plans", PlanViewSet, basename="plan")
+router.register("sessions", SessionViewSet, basename="session")
 
 api_urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),

@@ -1,6 +1,30 @@
-from rest_framework import serializers, viewsets
+from datetime import timedelta
 
-from sessions_app.models import Device, Room
+from django.utils import timezone
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from protocols.api import PlanSerializer
+from protocols.services import plan_create
+from sessions_app import selectors, services
+from sessions_app.availability import local_datetime
+from sessions_app.models import ClosedDay, Device, Room, Session, WorkingHours
+from sessions_app.serializers import (
+    CheckInSerializer,
+    ClosedDaySerializer,
+    CompleteSerializer,
+    DeviceSerializer,
+    PlanCreateSerializer,
+    RescheduleSerializer,
+    RoomSerializer,
+    SeriesBookSerializer,
+    SessionBookSerializer,
+    SessionSerializer,
+    WorkingHoursSerializer,
+)
 
 RESOURCE_PERMISSIONS = {
     "list": "resources.view",
@@ -8,19 +32,9 @@ RESOURCE_PERMISSIONS = {
     "create": "resources.manage",
     "update": "resources.manage",
     "partial_update": "resources.manage",
+    "destroy": "resources.manage",
 }
-
-
-class RoomSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Room
-        fields = ["id", "name", "is_active"]
-
-
-class DeviceSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Device
-        fields = ["id", "name", "serial_number", "in_service"]
+NO_DELETE = ["get", "post", "put", "patch", "head", "options"]
 
 
 class RoomViewSet(viewsets.ModelViewSet):
@@ -29,7 +43,7 @@ class RoomViewSet(viewsets.ModelViewSet):
     queryset = Room.objects.all()
     serializer_class = RoomSerializer
     role_permissions = RESOURCE_PERMISSIONS
-    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+    http_method_names = NO_DELETE
 
 
 class DeviceViewSet(viewsets.ModelViewSet):
@@ -38,4 +52,161 @@ class DeviceViewSet(viewsets.ModelViewSet):
     queryset = Device.objects.all()
     serializer_class = DeviceSerializer
     role_permissions = RESOURCE_PERMISSIONS
-    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+    http_method_names = NO_DELETE
+
+
+class WorkingHoursViewSet(viewsets.ModelViewSet):
+    """Each esthetician's hours per weekday (Monday = 0), in clinic time."""
+
+    queryset = WorkingHours.objects.select_related("esthetician")
+    serializer_class = WorkingHoursSerializer
+    role_permissions = RESOURCE_PERMISSIONS
+    filterset_fields = ["esthetician", "weekday"]
+
+
+class ClosedDayViewSet(viewsets.ModelViewSet):
+    """Days the clinic is closed; nothing can be booked on them."""
+
+    queryset = ClosedDay.objects.all()
+    serializer_class = ClosedDaySerializer
+    role_permissions = RESOURCE_PERMISSIONS
+
+
+class SessionFilter(filters.FilterSet):
+    date = filters.DateFilter(method="on_date", label="Clinic-local day (YYYY-MM-DD)")
+
+    class Meta:
+        model = Session
+        fields = ["client", "esthetician", "plan", "status", "kind", "date"]
+
+    def on_date(self, queryset, name, value):
+        start = local_datetime(value, timezone.datetime.min.time())
+        return queryset.filter(start__gte=start, start__lt=start + timedelta(days=1))
+
+
+class SessionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Sessions, stored in UTC. ``?client=``, ``?esthetician=``, ``?date=`` (clinic day)."""
+
+    serializer_class = SessionSerializer
+    filterset_class = SessionFilter
+    role_permissions = {
+        "list": "sessions.view",
+        "retrieve": "sessions.view",
+        "create": "sessions.book",
+        "reschedule": "sessions.book",
+        "cancel": "sessions.cancel",
+        "no_show": "sessions.no_show",
+        "check_in": "sessions.treat",
+        "complete": "sessions.treat",
+    }
+
+    def get_queryset(self):
+        return selectors.sessions_for_list().select_related("treatment")
+
+    @extend_schema(request=SessionBookSerializer, responses={201: SessionSerializer})
+    def create(self, request):
+        serializer = SessionBookSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        session = services.session_book(by=request.user, **serializer.validated_data)
+        return Response(SessionSerializer(session).data, status=status.HTTP_201_CREATED)
+
+    def _act(self, service, input_serializer=None, **extra):
+        session = self.get_object()
+        data = {}
+        if input_serializer is not None:
+            serializer = input_serializer(data=self.request.data)
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+        session = service(session=session, by=self.request.user, **data, **extra)
+        return Response(SessionSerializer(self.get_queryset().get(pk=session.pk)).data)
+
+    @extend_schema(request=None, responses=SessionSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        return self._act(services.session_cancel)
+
+    @extend_schema(request=None, responses=SessionSerializer)
+    @action(detail=True, methods=["post"], url_path="no-show")
+    def no_show(self, request, pk=None):
+        return self._act(services.session_no_show)
+
+    @extend_schema(request=RescheduleSerializer, responses=SessionSerializer)
+    @action(detail=True, methods=["post"])
+    def reschedule(self, request, pk=None):
+        return self._act(services.session_reschedule, RescheduleSerializer)
+
+    @extend_schema(request=CheckInSerializer, responses=SessionSerializer)
+    @action(detail=True, methods=["post"], url_path="check-in")
+    def check_in(self, request, pk=None):
+        return self._act(services.session_check_in, CheckInSerializer)
+
+    @extend_schema(request=CompleteSerializer, responses=SessionSerializer)
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        return self._act(services.session_complete, CompleteSerializer)
+
+
+class PlanViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Treatment plans: ``POST`` a client and start date; the protocol follows the
+    client's age on that date. ``POST /book/`` books the whole series, all or nothing."""
+
+    serializer_class = PlanSerializer
+    filterset_fields = ["client"]
+    role_permissions = {
+        "list": "sessions.view",
+        "retrieve": "sessions.view",
+        "create": "sessions.book",
+        "book": "sessions.book",
+    }
+
+    def get_queryset(self):
+        return selectors.plans_with_progress()
+
+    @extend_schema(request=PlanCreateSerializer, responses={201: PlanSerializer})
+    def create(self, request):
+        serializer = PlanCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        plan = plan_create(by=request.user, **serializer.validated_data)
+        return Response(
+            PlanSerializer(self.get_queryset().get(pk=plan.pk)).data, status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(
+        request=SeriesBookSerializer,
+        responses={
+            200: OpenApiResponse(description="preview: the proposed sessions, nothing booked"),
+            201: SessionSerializer(many=True),
+            409: OpenApiResponse(description="every clash, with the nearest free alternative"),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def book(self, request, pk=None):
+        plan = self.get_object()
+        serializer = SeriesBookSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        preview = data.pop("preview")
+        data["at"] = data.pop("time")
+        if preview:
+            proposal = services.series_propose(plan=plan, **data)
+            return Response(
+                {
+                    "preview": True,
+                    "sessions": [s.as_dict() for s in proposal.sessions],
+                    "clashing": len(proposal.clashing),
+                }
+            )
+        sessions = services.series_book(plan=plan, by=request.user, **data)
+        booked = selectors.sessions_for_list().filter(pk__in=[s.pk for s in sessions])
+        return Response(
+            {"sessions": SessionSerializer(booked, many=True).data},
+            status=status.HTTP_201_CREATED,
+        )

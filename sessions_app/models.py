@@ -1,4 +1,12 @@
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+
+from clients.models import Client
+from protocols.models import Modality, Plan
+
+INTENSITY_MIN_MICROAMPS = 10
+INTENSITY_MAX_MICROAMPS = 500
 
 
 class Room(models.Model):
@@ -24,3 +32,168 @@ class Device(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.serial_number})"
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class WorkingHours(models.Model):
+    """When an esthetician works on one weekday, in clinic time."""
+
+    esthetician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="working_hours"
+    )
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    starts_at = models.TimeField()
+    ends_at = models.TimeField()
+
+    class Meta:
+        ordering = ["esthetician", "weekday"]
+        verbose_name_plural = "working hours"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["esthetician", "weekday"], name="one_shift_per_weekday"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="shift_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        shift = f"{self.starts_at:%H:%M}–{self.ends_at:%H:%M}"
+        return f"{self.esthetician} {self.get_weekday_display()} {shift}"
+
+
+class ClosedDay(models.Model):
+    date = models.DateField(unique=True)
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.reason}".strip()
+
+
+class SessionQuerySet(models.QuerySet):
+    def live(self):
+        """Sessions that hold their slot (everything but cancelled ones)."""
+        return self.exclude(status=Session.Status.CANCELLED)
+
+
+class Session(models.Model):
+    class Kind(models.TextChoices):
+        SERIES = "series", "Series"
+        MAINTENANCE = "maintenance", "Maintenance boost"
+        SINGLE = "single", "Single session"
+
+    class Status(models.TextChoices):
+        BOOKED = "booked", "Booked"
+        CHECKED_IN = "checked_in", "Checked in"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+        NO_SHOW = "no_show", "No-show"
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="sessions")
+    esthetician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sessions"
+    )
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="sessions")
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="sessions")
+    plan = models.ForeignKey(
+        Plan, on_delete=models.PROTECT, related_name="sessions", null=True, blank=True
+    )
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.SINGLE)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.BOOKED)
+    # Raised on every change the client should hear of (calendar files use it).
+    sequence = models.PositiveIntegerField(default=0)
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    booked_at = models.DateTimeField(auto_now_add=True)
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SessionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["start", "id"]
+        indexes = [
+            models.Index(fields=["esthetician", "start"]),
+            models.Index(fields=["room", "start"]),
+            models.Index(fields=["device", "start"]),
+            models.Index(fields=["client", "start"]),
+            models.Index(fields=["start"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end__gt=models.F("start")), name="session_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client} {self.start:%Y-%m-%d %H:%M} ({self.get_status_display()})"
+
+
+class Area(models.TextChoices):
+    FOREHEAD = "forehead", "Forehead"
+    BROWS = "brows", "Brows"
+    EYES = "eyes", "Eye area"
+    CHEEKS = "cheeks", "Cheeks"
+    JAWLINE = "jawline", "Jawline"
+    LIPS = "lips", "Lips"
+    NECK = "neck", "Neck"
+    DECOLLETE = "decollete", "Décolleté"
+
+
+class AddOn(models.TextChoices):
+    FACIAL = "facial", "Facial"
+    DERMAPLANING = "dermaplaning", "Dermaplaning"
+    LED = "led", "LED"
+    CHEMICAL_PEEL = "chemical_peel", "Chemical peel"
+
+
+class TreatmentRecord(models.Model):
+    """What was done in a completed session."""
+
+    session = models.OneToOneField(Session, on_delete=models.CASCADE, related_name="treatment")
+    modality = models.CharField(max_length=10, choices=Modality.choices)
+    intensity_microamps = models.PositiveSmallIntegerField(
+        validators=[
+            MinValueValidator(INTENSITY_MIN_MICROAMPS),
+            MaxValueValidator(INTENSITY_MAX_MICROAMPS),
+        ]
+    )
+    frequency_hz = models.DecimalField(max_digits=6, decimal_places=2)
+    duration_minutes = models.PositiveSmallIntegerField()
+    areas = models.JSONField(default=list)
+    add_ons = models.JSONField(default=list)
+    notes = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    intensity_microamps__gte=INTENSITY_MIN_MICROAMPS,
+                    intensity_microamps__lte=INTENSITY_MAX_MICROAMPS,
+                ),
+                name="intensity_within_10_500_microamps",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Treatment for {self.session}"

@@ -1,0 +1,77 @@
+from datetime import date
+
+from django.db import transaction
+from django.utils import timezone
+
+from clients.models import Client
+from clinic.errors import RuleViolation
+from protocols.models import Plan, Protocol
+from protocols.rules import Band, age_on, band_problems
+
+PROTOCOL_FIELDS = (
+    "name",
+    "min_age",
+    "max_age",
+    "sessions_min",
+    "sessions_max",
+    "weeks_min",
+    "weeks_max",
+    "session_minutes",
+    "default_modality",
+)
+
+
+def protocol_for_age(age: int) -> Protocol:
+    for protocol in Protocol.objects.all():
+        if protocol.min_age <= age and (protocol.max_age is None or age <= protocol.max_age):
+            return protocol
+    raise RuleViolation(f"No protocol covers age {age}. A manager must fix the age bands.")
+
+
+@transaction.atomic
+def protocol_update(*, protocol: Protocol, **fields) -> Protocol:
+    """Edit an age band. The bands together must still cover every age once, with no
+    gap and no overlap; plans already made keep the numbers they were made with."""
+    for name, value in fields.items():
+        if name in PROTOCOL_FIELDS:
+            setattr(protocol, name, value)
+    if protocol.sessions_max < protocol.sessions_min:
+        raise RuleViolation("The most sessions must be at least the fewest.", field="sessions_max")
+    if protocol.weeks_max < protocol.weeks_min:
+        raise RuleViolation("The most weeks must be at least the fewest.", field="weeks_max")
+    if protocol.sessions_max > protocol.weeks_max * 7:
+        raise RuleViolation(
+            "A client has at most one session a day: that many sessions do not fit in the weeks.",
+            field="sessions_max",
+        )
+    others = Protocol.objects.select_for_update().exclude(pk=protocol.pk)
+    bands = [Band(p.name, p.min_age, p.max_age) for p in others]
+    bands.append(Band(protocol.name, protocol.min_age, protocol.max_age))
+    problems = band_problems(bands)
+    if problems:
+        raise RuleViolation(" ".join(problems), field="min_age")
+    protocol.full_clean()
+    protocol.save()
+    return protocol
+
+
+def plan_create(*, client: Client, start_date: date, by) -> Plan:
+    """Start a plan: the protocol follows the client's age on the start date, and its
+    numbers are copied into the plan (SPEC, "Age-based treatment plans")."""
+    if start_date < timezone.localdate():
+        raise RuleViolation("A plan cannot start in the past.", field="start_date")
+    age = age_on(client.date_of_birth, start_date)
+    protocol = protocol_for_age(age)
+    return Plan.objects.create(
+        client=client,
+        protocol=protocol,
+        start_date=start_date,
+        age_at_start=age,
+        sessions_min=protocol.sessions_min,
+        sessions_max=protocol.sessions_max,
+        weeks_min=protocol.weeks_min,
+        weeks_max=protocol.weeks_max,
+        session_minutes=protocol.session_minutes,
+        modality=protocol.default_modality,
+        created_by=by,
+    )

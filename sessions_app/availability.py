@@ -1,0 +1,205 @@
+"""Is a slot free? The one place that decides, for single bookings, series and
+reschedules alike (SPEC: double booking of an esthetician, a room, a device or a
+client is impossible).
+
+A ``Diary`` loads, in a fixed number of queries, every live session that could
+clash with a booking over a span, plus the esthetician's hours and the closed
+days; every check after that runs in memory, so booking a 15-session series costs
+no more queries than booking one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import formats, timezone
+
+from sessions_app.models import ClosedDay, Session, WorkingHours
+
+SEARCH_STEP = timedelta(minutes=15)
+SEARCH_DAYS = 7
+
+
+def clinic_zone() -> ZoneInfo:
+    return ZoneInfo(settings.CLINIC_TIME_ZONE)
+
+
+def local_datetime(day: date, at: time) -> datetime:
+    """``at`` o'clock on ``day`` in the clinic's zone (10:00 stays 10:00 across DST)."""
+    return datetime.combine(day, at, tzinfo=clinic_zone())
+
+
+def hhmm(moment: datetime) -> str:
+    return formats.time_format(timezone.localtime(moment, clinic_zone()), "g:i A")
+
+
+def day_label(moment: datetime) -> str:
+    return formats.date_format(timezone.localtime(moment, clinic_zone()), "D M j, Y")
+
+
+@dataclass(frozen=True)
+class Clash:
+    resource: str
+    session_id: int
+    start: datetime
+    end: datetime
+    label: str
+
+    @property
+    def message(self) -> str:
+        if self.resource == "client_day":
+            return (
+                f"{self.label} already has a session on {day_label(self.start)} "
+                f"({hhmm(self.start)}–{hhmm(self.end)}, session {self.session_id}); "
+                "a client is never booked twice on one day."
+            )
+        return (
+            f"{self.label} is booked {day_label(self.start)} {hhmm(self.start)}–{hhmm(self.end)} "
+            f"(session {self.session_id})."
+        )
+
+    def as_dict(self) -> dict:
+        return {
+            "resource": "client" if self.resource == "client_day" else self.resource,
+            "session": self.session_id,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "message": self.message,
+        }
+
+
+class Diary:
+    """The live sessions of one client, esthetician, room and device over a span."""
+
+    def __init__(
+        self,
+        *,
+        client,
+        esthetician,
+        room,
+        device,
+        span_start: datetime,
+        span_end: datetime,
+        exclude: Iterable[int] = (),
+    ):
+        self.client, self.esthetician, self.room, self.device = client, esthetician, room, device
+        zone = clinic_zone()
+        # Widen to whole local days, so "two on one day" sees the whole day.
+        first = timezone.localtime(span_start, zone).date()
+        last = timezone.localtime(span_end, zone).date()
+        lo = local_datetime(first, time.min)
+        hi = local_datetime(last + timedelta(days=1), time.min)
+        self.sessions = list(
+            Session.objects.live()
+            .filter(start__lt=hi, end__gt=lo)
+            .filter(Q(client=client) | Q(esthetician=esthetician) | Q(room=room) | Q(device=device))
+            .exclude(pk__in=list(exclude))
+            .only("id", "start", "end", "client_id", "esthetician_id", "room_id", "device_id")
+        )
+        self.hours = {
+            h.weekday: (h.starts_at, h.ends_at)
+            for h in WorkingHours.objects.filter(esthetician=esthetician)
+        }
+        self.closed = {
+            c.date: c.reason for c in ClosedDay.objects.filter(date__range=(first, last))
+        }
+
+    # Rules that make a slot impossible whatever else is booked (400) ----------
+    def problems(self, start: datetime, end: datetime, *, now: datetime) -> list[str]:
+        zone = clinic_zone()
+        local_start = timezone.localtime(start, zone)
+        local_end = timezone.localtime(end, zone)
+        day = local_start.date()
+        if start < now:
+            return [f"{day_label(start)} {hhmm(start)} is in the past."]
+        if day in self.closed:
+            reason = f" ({self.closed[day]})" if self.closed[day] else ""
+            return [f"The clinic is closed on {day_label(start)}{reason}."]
+        shift = self.hours.get(day.weekday())
+        if shift is None:
+            return [f"{self.esthetician} does not work on {local_start:%A}s."]
+        starts_at, ends_at = shift
+        if local_end.date() != day or local_start.time() < starts_at or local_end.time() > ends_at:
+            return [
+                f"{hhmm(start)}–{hhmm(end)} on {day_label(start)} is outside "
+                f"{self.esthetician}'s working hours ({starts_at:%H:%M}–{ends_at:%H:%M})."
+            ]
+        return []
+
+    # Other sessions holding the same people or things (409) -------------------
+    def clashes(self, start: datetime, end: datetime, *, one_per_day: bool = False) -> list[Clash]:
+        found: list[Clash] = []
+        labels = {
+            "esthetician": str(self.esthetician),
+            "room": str(self.room),
+            "device": str(self.device),
+            "client": str(self.client),
+        }
+        ours = {
+            "esthetician": self.esthetician.pk,
+            "room": self.room.pk,
+            "device": self.device.pk,
+            "client": self.client.pk,
+        }
+        zone = clinic_zone()
+        day = timezone.localtime(start, zone).date()
+        for other in self.sessions:
+            overlaps = other.start < end and start < other.end
+            for resource, pk in ours.items():
+                if overlaps and getattr(other, f"{resource}_id") == pk:
+                    found.append(
+                        Clash(resource, other.pk, other.start, other.end, labels[resource])
+                    )
+            if (
+                one_per_day
+                and not overlaps
+                and other.client_id == self.client.pk
+                and timezone.localtime(other.start, zone).date() == day
+            ):
+                found.append(
+                    Clash("client_day", other.pk, other.start, other.end, labels["client"])
+                )
+        return found
+
+    def is_free(self, start: datetime, end: datetime, *, now: datetime) -> bool:
+        return not self.problems(start, end, now=now) and not self.clashes(
+            start, end, one_per_day=True
+        )
+
+    def nearest_free(
+        self, wished: datetime, length: timedelta, *, now: datetime, avoid_days: set[date]
+    ) -> datetime | None:
+        """The free start nearest to ``wished``: the same day first, then the days
+        around it (never a day in ``avoid_days``, which the rest of a series holds)."""
+        zone = clinic_zone()
+        wished_local = timezone.localtime(wished, zone)
+        wished_day = wished_local.date()
+        days = [wished_day]
+        for offset in range(1, SEARCH_DAYS + 1):
+            days += [wished_day + timedelta(days=offset), wished_day - timedelta(days=offset)]
+        for day in days:
+            if day != wished_day and day in avoid_days:
+                continue
+            for start in self._starts_by_nearness(day, wished_local.time()):
+                if self.is_free(start, start + length, now=now):
+                    return start
+        return None
+
+    def _starts_by_nearness(self, day: date, wished: time) -> list[datetime]:
+        shift = self.hours.get(day.weekday())
+        if shift is None or day in self.closed:
+            return []
+        first = local_datetime(day, shift[0])
+        last = local_datetime(day, shift[1])
+        target = local_datetime(day, wished)
+        starts = []
+        moment = first
+        while moment < last:
+            starts.append(moment)
+            moment += SEARCH_STEP
+        return sorted(starts, key=lambda s: (abs(s - target), s))
