@@ -62,6 +62,9 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("clients/", include("clients.urls")),
+    path("", include("sessions_app.urls")),
+    path("manage/", include("sessions_app.manage_urls")),
+    path("protocols/", include("protocols.urls")),
     path("api/", include(api_urlpatterns)),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from protocols import views
+
+app_name = "protocols"
+
+urlpatterns = [
+    path("", views.ProtocolListView.as_view(), name="list"),
+]
