@@ -1,10 +1,15 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 
+from clinic.roles import Role
+
 
 @login_required
 def home(request):
-    return redirect("clients:list")
+    """Estheticians start from their calendar; everyone else from the day's schedule."""
+    if request.user.role == Role.ESTHETICIAN:
+        return redirect("sessions:calendar")
+    return redirect("sessions:schedule")
 
 
 def permission_denied(request, exception=None):

@@ -55,14 +55,14 @@ def protocol_update(*, protocol: Protocol, **fields) -> Protocol:
     return protocol
 
 
-def plan_create(*, client: Client, start_date: date, by) -> Plan:
-    """Start a plan: the protocol follows the client's age on the start date, and its
-    numbers are copied into the plan (SPEC, "Age-based treatment plans")."""
+def plan_build(*, client: Client, start_date: date, by) -> Plan:
+    """An unsaved plan: the protocol follows the client's age on the start date, and
+    its numbers are copied into the plan (SPEC, "Age-based treatment plans")."""
     if start_date < timezone.localdate():
         raise RuleViolation("A plan cannot start in the past.", field="start_date")
     age = age_on(client.date_of_birth, start_date)
     protocol = protocol_for_age(age)
-    return Plan.objects.create(
+    return Plan(
         client=client,
         protocol=protocol,
         start_date=start_date,
@@ -75,3 +75,10 @@ def plan_create(*, client: Client, start_date: date, by) -> Plan:
         modality=protocol.default_modality,
         created_by=by,
     )
+
+
+def plan_create(*, client: Client, start_date: date, by) -> Plan:
+    """Start a plan (see ``plan_build``) and save it."""
+    plan = plan_build(client=client, start_date=start_date, by=by)
+    plan.save()
+    return plan

@@ -1,8 +1,317 @@
-from django.views.generic import TemplateView
+"""The esthetician's calendar, the front desk's day, booking a series and the session page."""
 
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.views.generic import FormView, TemplateView
+
+from clients.models import Clearance, Client, Screening
+from clients.selectors import client_eligibility, clients_for_eligibility
+from clinic.errors import BookingClash, DomainError
+from clinic.forms import form_add_error
+from clinic.models import User
 from clinic.permissions import RoleRequiredMixin
+from clinic.roles import Role
+from protocols.services import plan_build, plan_create
+from sessions_app import selectors, services
+from sessions_app.availability import local_datetime
+from sessions_app.forms import CheckInForm, CompleteForm, RescheduleForm, SeriesForm
+from sessions_app.models import Session
+
+
+def _parse_day(value: str | None) -> date:
+    try:
+        return date.fromisoformat(value) if value else timezone.localdate()
+    except ValueError:
+        return timezone.localdate()
+
+
+def _with_client_eligibility(queryset):
+    """Sessions plus what the eligibility badge of each client needs, in fixed queries."""
+    return queryset.prefetch_related(
+        Prefetch("client__screenings", queryset=Screening.objects.order_by("-recorded_at")),
+        Prefetch("client__clearances", queryset=Clearance.objects.order_by("-issued_on")),
+    )
+
+
+def _badged(sessions) -> list[tuple[Session, object]]:
+    return [(s, client_eligibility(client=s.client)) for s in sessions]
 
 
 class CalendarView(RoleRequiredMixin, TemplateView):
+    """One esthetician's day or week. Estheticians see their own; others pick one."""
+
     permission = "sessions.view"
     template_name = "sessions/calendar.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        staff = list(User.objects.filter(role=Role.ESTHETICIAN, is_active=True))
+        chosen = self.request.GET.get("esthetician")
+        esthetician = next((e for e in staff if str(e.pk) == chosen), None)
+        if esthetician is None:
+            esthetician = user if user.role == Role.ESTHETICIAN else (staff[0] if staff else None)
+        view = "day" if self.request.GET.get("view") == "day" else "week"
+        day = _parse_day(self.request.GET.get("date"))
+        first = day if view == "day" else day - timedelta(days=day.weekday())
+        length = 1 if view == "day" else 7
+        sessions = []
+        if esthetician is not None:
+            sessions = _badged(
+                _with_client_eligibility(
+                    selectors.sessions_between(first, first + timedelta(days=length)).filter(
+                        esthetician=esthetician
+                    )
+                )
+            )
+        days = []
+        for offset in range(length):
+            current = first + timedelta(days=offset)
+            days.append(
+                {
+                    "date": current,
+                    "is_today": current == timezone.localdate(),
+                    "sessions": [
+                        (s, e) for s, e in sessions if timezone.localtime(s.start).date() == current
+                    ],
+                }
+            )
+        step = timedelta(days=length)
+        context.update(
+            esthetician=esthetician,
+            estheticians=staff,
+            view=view,
+            day=day,
+            days=days,
+            previous=first - step,
+            next=first + step,
+            today=timezone.localdate(),
+            session_count=len(sessions),
+        )
+        return context
+
+
+class DayScheduleView(RoleRequiredMixin, TemplateView):
+    """The front desk's view of one day: every esthetician's sessions side by side."""
+
+    permission = "sessions.view"
+    template_name = "sessions/schedule.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        day = _parse_day(self.request.GET.get("date"))
+        staff = list(User.objects.filter(role=Role.ESTHETICIAN, is_active=True))
+        sessions = _badged(_with_client_eligibility(selectors.sessions_on(day)))
+        columns = [
+            {
+                "esthetician": e,
+                "sessions": [(s, el) for s, el in sessions if s.esthetician_id == e.pk],
+            }
+            for e in staff
+        ]
+        context.update(
+            day=day,
+            columns=columns,
+            previous=day - timedelta(days=1),
+            next=day + timedelta(days=1),
+            today=timezone.localdate(),
+            session_count=len(sessions),
+        )
+        return context
+
+
+class SeriesBookView(RoleRequiredMixin, FormView):
+    """Start from the client: see their plan, preview the dates with clashes marked,
+    and book the whole series in one click (nothing is booked if any date clashes)."""
+
+    permission = "sessions.book"
+    form_class = SeriesForm
+    template_name = "sessions/series_book.html"
+
+    @cached_property
+    def client(self) -> Client:
+        return get_object_or_404(
+            clients_for_eligibility(Client.objects.all()), pk=self.kwargs["pk"]
+        )
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def get_initial(self):
+        try:
+            plan = plan_build(
+                client=self.client,
+                start_date=timezone.localdate() + timedelta(days=1),
+                by=self.request.user,
+            )
+        except DomainError:
+            return {}
+        return {"sessions": plan.sessions_min, "weeks": plan.weeks_max}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["client"] = self.client
+        context["eligibility"] = client_eligibility(client=self.client)
+        form = context["form"]
+        start = (
+            form.cleaned_data.get("start_date")
+            if form.is_bound and hasattr(form, "cleaned_data")
+            else None
+        )
+        start = start or form.initial.get("start_date")
+        try:
+            context["plan"] = plan_build(client=self.client, start_date=start, by=self.request.user)
+        except DomainError:
+            context["plan"] = None
+        return context
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        args = dict(
+            esthetician=data["esthetician"],
+            room=data["room"],
+            device=data["device"],
+            at=data["time"],
+            weekdays=data["weekdays"],
+            sessions=data["sessions"],
+            weeks=data["weeks"],
+        )
+        try:
+            if "book" not in self.request.POST:
+                plan = plan_build(
+                    client=self.client, start_date=data["start_date"], by=self.request.user
+                )
+                proposal = services.series_propose(plan=plan, **args)
+                return self.render_to_response(self.get_context_data(form=form, proposal=proposal))
+            with transaction.atomic():
+                plan = plan_create(
+                    client=self.client, start_date=data["start_date"], by=self.request.user
+                )
+                booked = services.series_book(plan=plan, by=self.request.user, **args)
+        except BookingClash as clash:
+            form.add_error(None, clash.message)
+            plan = plan_build(
+                client=self.client, start_date=data["start_date"], by=self.request.user
+            )
+            proposal = services.series_propose(plan=plan, **args)
+            return self.render_to_response(self.get_context_data(form=form, proposal=proposal))
+        except (DomainError, ValidationError) as error:
+            form_add_error(form, error)
+            return self.form_invalid(form)
+        first, last = timezone.localtime(booked[0].start), timezone.localtime(booked[-1].start)
+        messages.success(
+            self.request,
+            f"Booked {len(booked)} sessions for {self.client.full_name}, "
+            f"{first:%b %-d} to {last:%b %-d}.",
+        )
+        url = reverse("sessions:calendar")
+        return redirect(f"{url}?esthetician={data['esthetician'].pk}&date={first:%Y-%m-%d}")
+
+
+class SessionDetailView(RoleRequiredMixin, TemplateView):
+    """One session: who, where, what; check in, record the treatment, or change it."""
+
+    permission = "sessions.view"
+    template_name = "sessions/session_detail.html"
+    forms = {
+        "check_in": (CheckInForm, "sessions.treat"),
+        "complete": (CompleteForm, "sessions.treat"),
+        "reschedule": (RescheduleForm, "sessions.book"),
+        "cancel": (None, "sessions.cancel"),
+        "no_show": (None, "sessions.no_show"),
+    }
+
+    @cached_property
+    def session(self) -> Session:
+        queryset = _with_client_eligibility(
+            selectors.sessions_for_list().select_related("treatment")
+        )
+        return get_object_or_404(queryset, pk=self.kwargs["pk"])
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        session = self.session
+        last = selectors.client_last_treatment(client=session.client, before=session.start)
+        local = timezone.localtime(session.start)
+        context.update(
+            session=session,
+            eligibility=client_eligibility(client=session.client),
+            last_treatment=last,
+            is_today=local.date() == timezone.localdate(),
+            has_started=session.start <= timezone.now(),
+        )
+        context.setdefault("check_in_form", CheckInForm())
+        context.setdefault("complete_form", CompleteForm(initial=self._complete_initial(last)))
+        context.setdefault(
+            "reschedule_form", RescheduleForm(initial={"date": local.date(), "time": local.time()})
+        )
+        return context
+
+    def _complete_initial(self, last) -> dict:
+        """Pre-fill with the client's last settings, else the plan's defaults."""
+        session = self.session
+        if last is not None:
+            return {
+                "modality": last.modality,
+                "intensity_microamps": last.intensity_microamps,
+                "frequency_hz": last.frequency_hz,
+                "duration_minutes": last.duration_minutes,
+                "areas": last.areas,
+                "add_ons": last.add_ons,
+            }
+        minutes = int((session.end - session.start).total_seconds() // 60)
+        modality = session.plan.modality if session.plan else "static"
+        return {"modality": modality, "duration_minutes": minutes}
+
+    def post(self, request, *args, **kwargs):
+        action = request.POST.get("action", "")
+        if action not in self.forms:
+            messages.error(request, "Unknown action.")
+            return redirect("sessions:detail", pk=self.session.pk)
+        form_class, permission = self.forms[action]
+        if not request.user.can(permission):
+            raise PermissionDenied(f"Your role may not do this ({permission}).")
+        form = form_class(request.POST) if form_class else None
+        if form is not None and not form.is_valid():
+            return self.render_to_response(self.get_context_data(**{f"{action}_form": form}))
+        data = form.cleaned_data if form is not None else {}
+        try:
+            done = self._act(action, data)
+        except (DomainError, ValidationError) as error:
+            if form is None:
+                messages.error(request, getattr(error, "message", str(error)))
+                return redirect("sessions:detail", pk=self.session.pk)
+            form_add_error(form, error)
+            return self.render_to_response(self.get_context_data(**{f"{action}_form": form}))
+        messages.success(request, done)
+        return redirect("sessions:detail", pk=self.session.pk)
+
+    def _act(self, action: str, data: dict) -> str:
+        session, by = self.session, self.request.user
+        if action == "check_in":
+            services.session_check_in(
+                session=session, nothing_changed=data["nothing_changed"], by=by
+            )
+            return f"{session.client.full_name} is checked in."
+        if action == "complete":
+            services.session_complete(session=session, by=by, **data)
+            return "Treatment recorded; the session is complete."
+        if action == "reschedule":
+            start = local_datetime(data["date"], data["time"])
+            services.session_reschedule(session=session, start=start, by=by)
+            return f"Moved to {timezone.localtime(start):%a %b %-d at %-I:%M %p}."
+        if action == "cancel":
+            services.session_cancel(session=session, by=by)
+            return "Session cancelled; the slot is free again."
+        services.session_no_show(session=session, by=by)
+        return "Marked as a no-show."

@@ -1,7 +1,8 @@
 """Demo data for a first run: one user per role, ~30 clients in every screening state,
 rooms and devices. Safe to run again: what exists is left as it is."""
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
+from decimal import Decimal
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -11,7 +12,11 @@ from clients import services as client_services
 from clients.models import Client
 from clinic.models import User
 from clinic.roles import Role
-from sessions_app.models import Device, Room
+from protocols.models import Plan
+from protocols.rules import age_on, spread_evenly, window_days
+from protocols.services import protocol_for_age
+from sessions_app.availability import local_datetime
+from sessions_app.models import ClosedDay, Device, Room, Session, TreatmentRecord, WorkingHours
 
 DEMO_PASSWORD = "glow-demo-2026"  # noqa: S105 - printed for newcomers on purpose
 
@@ -100,9 +105,13 @@ class Command(BaseCommand):
         for name, serial in DEVICES:
             Device.objects.get_or_create(serial_number=serial, defaults={"name": name})
         created = sum(self._client(n, row, staff["frontdesk"]) for n, row in enumerate(CLIENTS))
+        self._hours(staff)
+        if not Session.objects.exists():
+            self._sessions(staff)
         self.stdout.write(
             f"Demo data ready: {Client.objects.count()} clients ({created} new), "
-            f"{Room.objects.count()} rooms, {Device.objects.count()} devices."
+            f"{Room.objects.count()} rooms, {Device.objects.count()} devices, "
+            f"{Plan.objects.count()} plans, {Session.objects.count()} sessions."
         )
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for username, _first, _last, role in STAFF:
@@ -151,3 +160,166 @@ class Command(BaseCommand):
                 by=by,
             )
         return True
+
+    def _hours(self, staff) -> None:
+        shifts = {
+            "esthetician": (range(6), time(9), time(18)),
+            "esthetician2": (range(1, 6), time(10), time(19)),
+        }
+        for username, (weekdays, starts, ends) in shifts.items():
+            for weekday in weekdays:
+                WorkingHours.objects.get_or_create(
+                    esthetician=staff[username],
+                    weekday=weekday,
+                    defaults={"starts_at": starts, "ends_at": ends},
+                )
+        today = timezone.localdate()
+        for month, day, reason in [(12, 25, "Christmas Day"), (1, 1, "New Year's Day")]:
+            year = today.year if (month, day) >= (today.month, today.day) else today.year + 1
+            ClosedDay.objects.get_or_create(
+                date=date(year, month, day), defaults={"reason": reason}
+            )
+
+    def _sessions(self, staff) -> None:
+        """Plans and series in every state, so the calendar is full on the first run."""
+        today = timezone.localdate()
+        est, est2, desk = staff["esthetician"], staff["esthetician2"], staff["frontdesk"]
+        rooms = list(Room.objects.order_by("name"))
+        devices = list(Device.objects.order_by("serial_number"))
+        monday = today - timedelta(days=today.weekday())
+        # A series in progress: the first half done, today's session waiting.
+        self._series(
+            "olivia.chen@example.com",
+            monday - timedelta(weeks=3),
+            [0, 3],
+            time(10),
+            est,
+            rooms[0],
+            devices[0],
+            desk,
+            today_too=True,
+        )
+        # A series booked wholly in the future.
+        self._series(
+            "ava.nguyen@example.com",
+            today + timedelta(days=1),
+            [1, 4],
+            time(14),
+            est2,
+            rooms[1],
+            devices[1],
+            desk,
+        )
+        # A finished series: due a maintenance boost soon.
+        self._series(
+            "chloe.dubois@example.com",
+            monday - timedelta(weeks=8),
+            [0, 2, 4],
+            time(15),
+            est,
+            rooms[2],
+            devices[2],
+            desk,
+        )
+        # Single sessions today, one cancelled and one no-show yesterday.
+        for email, hour, status in [
+            ("liam.garcia@example.com", 12, Session.Status.BOOKED),
+            ("sofia.rossi@example.com", 16, Session.Status.BOOKED),
+        ]:
+            self._single(email, today, time(hour), est, rooms[1], devices[1], desk, status)
+        yesterday = today - timedelta(days=1)
+        self._single(
+            "mia.johnson@example.com",
+            yesterday,
+            time(11),
+            est,
+            rooms[1],
+            devices[1],
+            desk,
+            Session.Status.CANCELLED,
+        )
+        self._single(
+            "emma.kowalski@example.com",
+            yesterday,
+            time(13),
+            est,
+            rooms[1],
+            devices[1],
+            desk,
+            Session.Status.NO_SHOW,
+        )
+
+    def _series(self, email, start, weekdays, at, est, room, device, by, today_too=False):
+        client = Client.objects.get(email=email)
+        age = age_on(client.date_of_birth, start)
+        protocol = protocol_for_age(age)
+        plan = Plan.objects.create(
+            client=client,
+            protocol=protocol,
+            start_date=start,
+            age_at_start=age,
+            sessions_min=protocol.sessions_min,
+            sessions_max=protocol.sessions_max,
+            weeks_min=protocol.weeks_min,
+            weeks_max=protocol.weeks_max,
+            session_minutes=protocol.session_minutes,
+            modality=protocol.default_modality,
+            created_by=by,
+        )
+        today = timezone.localdate()
+        chosen = spread_evenly(
+            window_days(start, protocol.weeks_max, weekdays), protocol.sessions_min
+        )
+        if today_too and today not in chosen:
+            nearest = min(chosen, key=lambda d: abs(d - today))
+            chosen = sorted({*chosen} - {nearest} | {today})
+        for day in chosen:
+            status = Session.Status.COMPLETED if day < today else Session.Status.BOOKED
+            self._session(
+                client,
+                day,
+                at,
+                est,
+                room,
+                device,
+                by,
+                status,
+                plan=plan,
+                minutes=protocol.session_minutes,
+            )
+
+    def _single(self, email, day, at, est, room, device, by, status):
+        client = Client.objects.get(email=email)
+        self._session(client, day, at, est, room, device, by, status)
+
+    def _session(self, client, day, at, est, room, device, by, status, plan=None, minutes=45):
+        start = local_datetime(day, at)
+        session = Session.objects.create(
+            client=client,
+            esthetician=est,
+            room=room,
+            device=device,
+            plan=plan,
+            start=start,
+            end=start + timedelta(minutes=minutes),
+            kind=Session.Kind.SERIES if plan else Session.Kind.SINGLE,
+            status=status,
+            booked_by=by,
+            checked_in_at=start if status == Session.Status.COMPLETED else None,
+            completed_at=start + timedelta(minutes=minutes)
+            if status == Session.Status.COMPLETED
+            else None,
+            cancelled_at=start - timedelta(days=2) if status == Session.Status.CANCELLED else None,
+        )
+        if status == Session.Status.COMPLETED:
+            TreatmentRecord.objects.create(
+                session=session,
+                modality="static",
+                intensity_microamps=200,
+                frequency_hz=Decimal("0.50"),
+                duration_minutes=minutes,
+                areas=["forehead", "cheeks", "jawline"],
+                add_ons=["led"],
+                recorded_by=est,
+            )
+        return session
