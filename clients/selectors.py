@@ -140,10 +140,10 @@ def client_changes(*, client: Client, limit: int = 20) -> list[ClientChange]:
     records = list(
         client.history.select_related("history_user").order_by("-history_id")[: limit + 1]
     )
+    # One record more than shown, so the oldest shown can be compared with its predecessor.
     changes = []
-    for newer, older in zip(records, [*records[1:], None], strict=True):
-        if newer is records[-1] and len(records) > limit:
-            break
+    for index, newer in enumerate(records[:limit]):
+        older = records[index + 1] if index + 1 < len(records) else None
         fields = []
         if older is not None:
             delta = newer.diff_against(older)

@@ -311,3 +311,20 @@ def test_unknown_client_page_is_404(page_as):
 def test_api_docs_and_schema_render(client):
     assert client.get("/api/schema/").status_code == 200
     assert client.get("/api/docs/").status_code == 200
+
+
+def test_client_page_renders_for_a_client_without_history(page_as):
+    # Clients loaded in bulk (an import) have no history rows.
+    (client,) = Client.objects.bulk_create(
+        [
+            Client(
+                first_name="Bulk",
+                last_name="Import",
+                email="b@example.com",
+                date_of_birth="1980-01-01",
+            )
+        ]
+    )
+    response = page_as(Role.FRONT_DESK).get(reverse("clients:detail", args=[client.pk]))
+    assert response.status_code == 200
+    assert "No recorded changes." in response.content.decode()
