@@ -28,13 +28,9 @@ def protocol_for_age(age: int) -> Protocol:
     raise RuleViolation(f"No protocol covers age {age}. A manager must fix the age bands.")
 
 
-@transaction.atomic
-def protocol_update(*, protocol: Protocol, **fields) -> Protocol:
-    """Edit an age band. The bands together must still cover every age once, with no
-    gap and no overlap; plans already made keep the numbers they were made with."""
-    for name, value in fields.items():
-        if name in PROTOCOL_FIELDS:
-            setattr(protocol, name, value)
+def protocol_validate(protocol: Protocol) -> None:
+    """The band's own ranges make sense, and all bands together still cover every age
+    once, with no gap and no overlap. Raises ``RuleViolation``."""
     if protocol.sessions_max < protocol.sessions_min:
         raise RuleViolation("The most sessions must be at least the fewest.", field="sessions_max")
     if protocol.weeks_max < protocol.weeks_min:
@@ -44,12 +40,24 @@ def protocol_update(*, protocol: Protocol, **fields) -> Protocol:
             "A client has at most one session a day: that many sessions do not fit in the weeks.",
             field="sessions_max",
         )
-    others = Protocol.objects.select_for_update().exclude(pk=protocol.pk)
+    others = Protocol.objects.exclude(pk=protocol.pk)
     bands = [Band(p.name, p.min_age, p.max_age) for p in others]
     bands.append(Band(protocol.name, protocol.min_age, protocol.max_age))
     problems = band_problems(bands)
     if problems:
         raise RuleViolation(" ".join(problems), field="min_age")
+
+
+@transaction.atomic
+def protocol_update(*, protocol: Protocol, **fields) -> Protocol:
+    """Edit an age band (see ``protocol_validate``). Plans already made keep the numbers
+    they were made with."""
+    for name, value in fields.items():
+        if name in PROTOCOL_FIELDS:
+            setattr(protocol, name, value)
+    # Serialise edits to the bands, so two managers cannot open a gap between them.
+    list(Protocol.objects.select_for_update().values_list("pk", flat=True))
+    protocol_validate(protocol)
     protocol.full_clean()
     protocol.save()
     return protocol
