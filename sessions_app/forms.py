@@ -114,3 +114,36 @@ class CompleteForm(forms.Form):
 class RescheduleForm(forms.Form):
     date = forms.DateField(label="New date", widget=DateInput())
     time = forms.TimeField(label="New time (clinic time)", widget=TimeInput(attrs={"step": 900}))
+
+
+class SessionBookForm(forms.Form):
+    """Book one session: a single treatment or a maintenance boost."""
+
+    kind = forms.ChoiceField(
+        label="Kind",
+        choices=[("single", "Single session"), ("maintenance", "Maintenance boost")],
+        widget=forms.RadioSelect,
+        initial="single",
+    )
+    date = forms.DateField(label="Date", widget=DateInput())
+    time = forms.TimeField(label="Time (clinic time)", widget=TimeInput(attrs={"step": 900}))
+    minutes = forms.IntegerField(label="Length (minutes)", min_value=15, max_value=180, initial=45)
+    esthetician = esthetician_field(label="Esthetician")
+    room = forms.ModelChoiceField(queryset=Room.objects.filter(is_active=True), label="Room")
+    device = forms.ModelChoiceField(
+        queryset=Device.objects.filter(in_service=True),
+        label="Device",
+        help_text="Only devices in service are listed.",
+    )
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("date", timezone.localdate() + timedelta(days=1))
+            self.initial.setdefault("time", time(10, 0))
+            if user is not None and user.role == Role.ESTHETICIAN:
+                self.initial.setdefault("esthetician", user.pk)
+            for name in ("room", "device"):
+                first = self.fields[name].queryset.first()
+                if first is not None:
+                    self.initial.setdefault(name, first.pk)

@@ -9,4 +9,5 @@ urlpatterns = [
     path("schedule/", views.DayScheduleView.as_view(), name="schedule"),
     path("sessions/<int:pk>/", views.SessionDetailView.as_view(), name="detail"),
     path("clients/<int:pk>/book-series/", views.SeriesBookView.as_view(), name="book-series"),
+    path("clients/<int:pk>/book/", views.SessionBookView.as_view(), name="book"),
 ]

@@ -24,7 +24,13 @@ from clinic.roles import Role
 from protocols.services import plan_build, plan_create
 from sessions_app import selectors, services
 from sessions_app.availability import local_datetime
-from sessions_app.forms import CheckInForm, CompleteForm, RescheduleForm, SeriesForm
+from sessions_app.forms import (
+    CheckInForm,
+    CompleteForm,
+    RescheduleForm,
+    SeriesForm,
+    SessionBookForm,
+)
 from sessions_app.models import Session
 
 
@@ -216,6 +222,51 @@ class SeriesBookView(RoleRequiredMixin, FormView):
         )
         url = reverse("sessions:calendar")
         return redirect(f"{url}?esthetician={data['esthetician'].pk}&date={first:%Y-%m-%d}")
+
+
+class SessionBookView(RoleRequiredMixin, FormView):
+    """Book one session for a client (a single treatment or a maintenance boost)."""
+
+    permission = "sessions.book"
+    form_class = SessionBookForm
+    template_name = "sessions/session_book.html"
+
+    @cached_property
+    def client(self) -> Client:
+        return get_object_or_404(
+            clients_for_eligibility(Client.objects.all()), pk=self.kwargs["pk"]
+        )
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["client"] = self.client
+        context["eligibility"] = client_eligibility(client=self.client)
+        return context
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            session = services.session_book(
+                client=self.client,
+                esthetician=data["esthetician"],
+                room=data["room"],
+                device=data["device"],
+                start=local_datetime(data["date"], data["time"]),
+                kind=data["kind"],
+                minutes=data["minutes"],
+                by=self.request.user,
+            )
+        except (DomainError, ValidationError) as error:
+            form_add_error(form, error)
+            return self.form_invalid(form)
+        local = timezone.localtime(session.start)
+        messages.success(
+            self.request, f"Booked {self.client.full_name} on {local:%a %b %-d at %-I:%M %p}."
+        )
+        return redirect("sessions:detail", pk=session.pk)
 
 
 class SessionDetailView(RoleRequiredMixin, TemplateView):

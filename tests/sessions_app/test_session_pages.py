@@ -379,3 +379,42 @@ def test_client_page_lists_plan_progress(page_as, esthetician, room, device, a_c
 @pytest.mark.parametrize("role", list(Role))
 def test_session_pages_render_for_every_role(page_as, role, name, esthetician):
     assert page_as(role).get(reverse(name)).status_code == 200
+
+
+def single_post(room, device, esthetician, **extra):
+    return {
+        "kind": "maintenance",
+        "date": (TODAY + timedelta(days=1)).isoformat(),
+        "time": "11:00",
+        "minutes": "45",
+        "esthetician": esthetician.pk,
+        "room": room.pk,
+        "device": device.pk,
+        **extra,
+    }
+
+
+def test_book_one_session_page_books_and_opens_it(
+    page_as, esthetician, room, device, hours, a_client
+):
+    ScreeningFactory(client=a_client)
+    response = page_as(Role.FRONT_DESK).post(
+        reverse("sessions:book", args=[a_client.pk]), single_post(room, device, esthetician)
+    )
+    session = Session.objects.get()
+    assert response["Location"] == reverse("sessions:detail", args=[session.pk])
+    assert session.kind == Session.Kind.MAINTENANCE
+    assert session.start.astimezone(LA).time() == time(11)
+
+
+def test_book_one_session_page_names_the_clash(page_as, esthetician, room, device, hours, a_client):
+    ScreeningFactory(client=a_client)
+    taken = book(ClientFactory(), esthetician, room, device, TODAY + timedelta(days=1), time(11))
+    response = page_as(Role.FRONT_DESK).post(
+        reverse("sessions:book", args=[a_client.pk]), single_post(room, device, esthetician)
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert f"session {taken.pk}" in body
+    assert "Willow room" in body
+    assert Session.objects.count() == 1
