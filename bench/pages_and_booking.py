@@ -2,7 +2,8 @@
 
 Run by hand (not part of ``make test``):
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/clinic_bench .venv/bin/python bench/pages_and_booking.py
+    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/clinic_bench
+    .venv/bin/python bench/pages_and_booking.py
 
 It (re)creates the ``clinic_bench`` schema, loads ``--clients`` clients with a year of
 sessions, then times the pages staff open most and a 15-session series booking
@@ -11,37 +12,37 @@ Results go in docs/benchmarks.md.
 """
 
 import argparse
-from importlib import import_module
 import os
 import statistics
 import sys
 import time as clock
 from datetime import date, time, timedelta
+from importlib import import_module
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
-from django.apps import apps  # noqa: E402
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
-from django.test import Client as Browser  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
-from django.utils import timezone  # noqa: E402
+from django.apps import apps
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.test import Client as Browser
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from clients.models import Client, Screening  # noqa: E402
-from clinic.models import User  # noqa: E402
-from clinic.roles import Role  # noqa: E402
-from protocols.services import plan_create  # noqa: E402
-from sessions_app import services  # noqa: E402
-from sessions_app.availability import local_datetime  # noqa: E402
-from sessions_app.models import Device, Room, Session, WorkingHours  # noqa: E402
+from clients.models import Client, Screening
+from clinic.models import User
+from clinic.roles import Role
+from protocols.services import plan_create
+from sessions_app import services
+from sessions_app.availability import local_datetime
+from sessions_app.models import Device, Room, Session, WorkingHours
 
 
 def load(n_clients: int) -> tuple[User, list[Room], list[Device]]:
@@ -50,8 +51,9 @@ def load(n_clients: int) -> tuple[User, list[Room], list[Device]]:
     import_module("protocols.migrations.0002_seed_age_bands").seed(apps, None)
     desk = User.objects.create_user("bench-desk", password="x", role=Role.FRONT_DESK)
     ests = [
-        User.objects.create_user(f"bench-est{i}", password="x", role=Role.ESTHETICIAN,
-                                 first_name=f"Est{i}")
+        User.objects.create_user(
+            f"bench-est{i}", password="x", role=Role.ESTHETICIAN, first_name=f"Est{i}"
+        )
         for i in range(4)
     ]
     for est in ests:
@@ -62,14 +64,27 @@ def load(n_clients: int) -> tuple[User, list[Room], list[Device]]:
     rooms = [Room.objects.create(name=f"Room {i}") for i in range(4)]
     devices = [Device.objects.create(name="Dev", serial_number=f"SN{i}") for i in range(4)]
     clients = Client.objects.bulk_create(
-        Client(first_name=f"First{i}", last_name=f"Last{i:05d}", email=f"c{i}@example.com",
-               date_of_birth=date(1960 + i % 40, 1 + i % 12, 1 + i % 28))
+        Client(
+            first_name=f"First{i}",
+            last_name=f"Last{i:05d}",
+            email=f"c{i}@example.com",
+            date_of_birth=date(1960 + i % 40, 1 + i % 12, 1 + i % 28),
+        )
         for i in range(n_clients)
     )
     Screening.objects.bulk_create(
-        Screening(client=c, pacemaker=False, pregnant=False, neurological_disorder=False,
-                  recent_surgery=False, cancer_treatment=False, implanted_defibrillator=False,
-                  outcome="eligible", flagged=[], recorded_by=desk)
+        Screening(
+            client=c,
+            pacemaker=False,
+            pregnant=False,
+            neurological_disorder=False,
+            recent_surgery=False,
+            cancer_treatment=False,
+            implanted_defibrillator=False,
+            outcome="eligible",
+            flagged=[],
+            recorded_by=desk,
+        )
         for c in clients
     )
     # A year of sessions: each esthetician 8 a day, at hourly slots, round-robin clients.
@@ -80,10 +95,18 @@ def load(n_clients: int) -> tuple[User, list[Room], list[Device]]:
         for e, est in enumerate(ests):
             for hour in range(9, 17):
                 start = local_datetime(day, time(hour))
-                rows.append(Session(
-                    client=clients[n % len(clients)], esthetician=est, room=rooms[e],
-                    device=devices[e], start=start, end=start + timedelta(minutes=45),
-                    booked_by=desk, status="completed" if offset < 0 else "booked"))
+                rows.append(
+                    Session(
+                        client=clients[n % len(clients)],
+                        esthetician=est,
+                        room=rooms[e],
+                        device=devices[e],
+                        start=start,
+                        end=start + timedelta(minutes=45),
+                        booked_by=desk,
+                        status="completed" if offset < 0 else "booked",
+                    )
+                )
                 n += 1
     Session.objects.bulk_create(rows, batch_size=2000)
     return desk, rooms, devices
@@ -116,11 +139,20 @@ def main() -> None:
 
     def book_series():
         with transaction.atomic():
-            plan = plan_create(client=client, start_date=timezone.localdate() + timedelta(days=200),
-                               by=desk)
-            sessions = services.series_book(plan=plan, esthetician=est, room=rooms[0],
-                                            device=devices[0], at=time(18), weekdays=[0, 2, 4],
-                                            sessions=plan.sessions_max, weeks=plan.weeks_max, by=desk)
+            plan = plan_create(
+                client=client, start_date=timezone.localdate() + timedelta(days=200), by=desk
+            )
+            sessions = services.series_book(
+                plan=plan,
+                esthetician=est,
+                room=rooms[0],
+                device=devices[0],
+                at=time(18),
+                weekdays=[0, 2, 4],
+                sessions=plan.sessions_max,
+                weeks=plan.weeks_max,
+                by=desk,
+            )
             assert sessions
             transaction.set_rollback(True)
 
@@ -131,7 +163,8 @@ def main() -> None:
         "week calendar (56 sessions)": lambda: browser.get(f"/calendar/?esthetician={est.pk}"),
         "day schedule (32 sessions)": lambda: browser.get("/schedule/"),
         "API sessions ?date= (32)": lambda: browser.get(
-            f"/api/sessions/?date={timezone.localdate():%Y-%m-%d}"),
+            f"/api/sessions/?date={timezone.localdate():%Y-%m-%d}"
+        ),
         "book a series (service, rolled back)": book_series,
     }
     print(f"{Session.objects.count()} sessions, {Client.objects.count()} clients")

@@ -6,4 +6,5 @@ app_name = "protocols"
 
 urlpatterns = [
     path("", views.ProtocolListView.as_view(), name="list"),
+    path("<int:pk>/edit/", views.ProtocolUpdateView.as_view(), name="edit"),
 ]

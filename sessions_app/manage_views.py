@@ -5,8 +5,10 @@ from datetime import time
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.functional import cached_property
+from django.utils.html import format_html
 from django.views.generic import FormView, TemplateView
 
 from clinic.forms import form_add_error
@@ -194,10 +196,15 @@ class ClosedDayCreateView(ManageMixin, FormView):
         messages.success(self.request, f"The clinic is closed on {_day(closed.date)}.")
         count = selectors.sessions_on(closed.date).live().count()
         if count:
+            schedule = f"{reverse('sessions:schedule')}?date={closed.date:%Y-%m-%d}"
             messages.warning(
                 self.request,
-                f"{count} session{'s are' if count != 1 else ' is'} already booked that day; "
-                "they stay booked until someone moves or cancels them.",
+                format_html(
+                    "{} already booked that day; they stay booked until someone moves or "
+                    'cancels them. <a href="{}">See that day\'s schedule</a>.',
+                    f"{count} session{'s are' if count != 1 else ' is'}",
+                    schedule,
+                ),
             )
         return redirect("manage:home")
 

@@ -11,6 +11,7 @@ from datetime import date, time
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from clinic.models import User
 from clinic.roles import Role
@@ -95,6 +96,8 @@ def working_hours_remove(*, working_hours: WorkingHours) -> None:
 def closed_day_add(*, date: date, reason: str = "") -> ClosedDay:
     """Mark a day closed: nothing new can be booked on it. Sessions already booked that
     day stay booked until someone moves or cancels them."""
+    if date < timezone.localdate():
+        raise ValidationError({"date": ["That day is past; only today or later can be closed."]})
     if ClosedDay.objects.filter(date=date).exists():
         raise ValidationError({"date": ["The clinic is already marked closed on that day."]})
     return _save(ClosedDay(), {"date": date, "reason": reason}, ("date", "reason"))
