@@ -1,3 +1,5 @@
+import logging
+
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
@@ -18,6 +20,8 @@ from clients.serializers import (
     ScreeningInputSerializer,
     ScreeningSerializer,
 )
+
+logger = logging.getLogger(__name__)
 
 
 class ClientViewSet(
@@ -113,8 +117,14 @@ class ClearanceDocumentView(APIView):
 def clearance_document_response(clearance: Clearance) -> FileResponse:
     if not clearance.document:
         raise Http404("This clearance has no document.")
+    try:
+        document = clearance.document.open("rb")
+    except FileNotFoundError as exc:
+        # The row names a file the private storage no longer has: say so, not a 500.
+        logger.error("Clearance %s: document %s is missing", clearance.pk, clearance.document.name)
+        raise Http404("This clearance's document is missing from storage.") from exc
     return FileResponse(
-        clearance.document.open("rb"),
+        document,
         content_type=clearance.document_content_type,
         filename=f"clearance-{clearance.pk}.{clearance.document.name.rsplit('.', 1)[-1]}",
     )

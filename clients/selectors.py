@@ -113,7 +113,8 @@ def clients_for_eligibility(queryset: QuerySet[Client]) -> QuerySet[Client]:
 def client_search(*, query: str = "") -> QuerySet[Client]:
     """Clients whose name, email or phone contains every word of ``query``."""
     queryset = Client.objects.all()
-    for word in query.split():
+    # PostgreSQL refuses NUL in a string literal; no name, email or phone holds one.
+    for word in query.replace("\x00", "").split():
         digits = "".join(ch for ch in word if ch.isdigit())
         condition = (
             Q(first_name__icontains=word)
