@@ -40,6 +40,9 @@ class Client(models.Model):
     phone = PhoneNumberField(blank=True)
     date_of_birth = models.DateField(validators=[validate_date_of_birth])
     notes = models.TextField(blank=True)
+    # Set when the client unsubscribes: they still get confirmations and care
+    # instructions, but no maintenance reminders.
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -35,6 +35,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "sessions.cancel": frozenset({FD, ES, MG}),
     "sessions.no_show": frozenset({FD, ES, MG}),
     "sessions.treat": frozenset({ES, MG}),
+    # Reminders: managers watch delivery and resend failures; the front desk (and the
+    # estheticians) see who is due a maintenance boost.
+    "reminders.view": frozenset({MG}),
+    "reminders.manage": frozenset({MG}),
+    "maintenance.view": frozenset({FD, ES, MG}),
     # Clinic resources (rooms, devices, hours, closed days) and staff are the manager's.
     "resources.view": frozenset({FD, ES, MG}),
     "resources.manage": frozenset({MG}),

@@ -124,12 +124,28 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = (CLEARANCE_DOCUMENT_MAX_MB + 1) * 1024 * 1024
 
 # Clinic rules ----------------------------------------------------------------
 CLINIC_NAME = env.str("CLINIC_NAME", default="Lumen Microcurrent Studio")
+CLINIC_ADDRESS = env.str("CLINIC_ADDRESS", default="210 Valencia Street, San Francisco, CA 94103")
+CLINIC_PHONE = env.str("CLINIC_PHONE", default="(415) 555-0100")
+# Where clients reach the app from their email: links in emails start with it.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 SCREENING_VALID_DAYS = env.int("SCREENING_VALID_DAYS", default=90)
 SCREENING_RECENT_SURGERY_MONTHS = env.int("SCREENING_RECENT_SURGERY_MONTHS", default=6)
 SCREENING_CANCER_TREATMENT_MONTHS = env.int("SCREENING_CANCER_TREATMENT_MONTHS", default=12)
 CLEARANCE_VALID_MONTHS = env.int("CLEARANCE_VALID_MONTHS", default=12)
 PHONENUMBER_DEFAULT_REGION = env.str("PHONE_REGION", default="US")
 PHONENUMBER_DB_FORMAT = "E164"
+
+# Reminders (an outbox dispatched by Celery beat) -------------------------------
+REMINDER_EVENING_BEFORE = env.str("REMINDER_EVENING_BEFORE", default="18:00")
+REMINDER_LATE_BOOKING_HOURS = env.int("REMINDER_LATE_BOOKING_HOURS", default=3)
+REMINDER_BATCH_SIZE = env.int("REMINDER_BATCH_SIZE", default=20)
+REMINDER_MAX_ATTEMPTS = env.int("REMINDER_MAX_ATTEMPTS", default=6)
+REMINDER_RETRY_BASE_SECONDS = env.int("REMINDER_RETRY_BASE_SECONDS", default=60)
+REMINDER_SENDING_TIMEOUT_SECONDS = env.int("REMINDER_SENDING_TIMEOUT_SECONDS", default=600)
+MAINTENANCE_DUE_WEEKS = env.int("MAINTENANCE_DUE_WEEKS", default=4)
+MAINTENANCE_OVERDUE_WEEKS = env.int("MAINTENANCE_OVERDUE_WEEKS", default=6)
+EMAIL_LINK_MAX_AGE_DAYS = env.int("EMAIL_LINK_MAX_AGE_DAYS", default=90)
+CANCEL_NOTICE_HOURS = env.int("CANCEL_NOTICE_HOURS", default=24)
 
 # Email -----------------------------------------------------------------------
 # Without EMAIL_URL (e.g. smtp://user:pass@host:587) emails are written as files.
@@ -158,7 +174,13 @@ else:
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    # The database row is the schedule: this task only sends what is due now.
+    "dispatch-due-reminders": {
+        "task": "sessions_app.tasks.dispatch_due_reminders",
+        "schedule": env.float("REMINDER_DISPATCH_EVERY_SECONDS", default=60.0),
+    },
+}
 
 # REST API ----------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -123,6 +123,8 @@ class Session(models.Model):
     checked_in_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # The client pressed "confirm I will come" in an email.
+    client_confirmed_at = models.DateTimeField(null=True, blank=True)
 
     objects = SessionQuerySet.as_manager()
 
@@ -197,3 +199,58 @@ class TreatmentRecord(models.Model):
 
     def __str__(self) -> str:
         return f"Treatment for {self.session}"
+
+
+class Reminder(models.Model):
+    """One email to send: the outbox row is the schedule (SPEC, "Maintenance and
+    hydration"). Planning is idempotent through ``key``; dispatch moves a row
+    scheduled → sending → sent with conditional updates, so no row is sent twice."""
+
+    class Kind(models.TextChoices):
+        BOOKING_CONFIRMATION = "booking_confirmation", "Booking confirmation"
+        HYDRATION_BEFORE = "hydration_before", "Hydration before"
+        HYDRATION_AFTER = "hydration_after", "Hydration after"
+        MAINTENANCE_DUE = "maintenance_due", "Maintenance due (4 weeks)"
+        MAINTENANCE_OVERDUE = "maintenance_overdue", "Maintenance overdue (6 weeks)"
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Event(models.TextChoices):
+        BOOKED = "booked", "Booked"
+        RESCHEDULED = "rescheduled", "Rescheduled"
+        CANCELLED = "cancelled", "Cancelled"
+
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="reminders")
+    session = models.ForeignKey(
+        Session, on_delete=models.CASCADE, related_name="reminders", null=True, blank=True
+    )
+    plan = models.ForeignKey(
+        Plan, on_delete=models.CASCADE, related_name="reminders", null=True, blank=True
+    )
+    # For confirmations: what happened to the booking (the email's wording and .ics method).
+    event = models.CharField(max_length=12, choices=Event.choices, default=Event.BOOKED)
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    # Planning the same thing twice finds this key taken and makes no second row.
+    key = models.CharField(max_length=120, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-due_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "due_at"]),
+            models.Index(fields=["client", "-due_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.client} due {self.due_at:%Y-%m-%d %H:%M}"

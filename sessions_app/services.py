@@ -30,6 +30,11 @@ from sessions_app.models import (
     Session,
     TreatmentRecord,
 )
+from sessions_app.reminders import (
+    reminders_plan_booking,
+    reminders_plan_change,
+    reminders_plan_completion,
+)
 
 DEFAULT_SESSION_MINUTES = 45
 
@@ -130,7 +135,9 @@ def session_book(
         kind=kind,
         booked_by=by,
     )
-    return _insert([session], diary_args)[0]
+    (session,) = _insert([session], diary_args)
+    reminders_plan_booking(sessions=[session], at=now)
+    return session
 
 
 # A whole series ------------------------------------------------------------------
@@ -304,7 +311,9 @@ def series_book(
         )
         for slot in proposal.sessions
     ]
-    return _insert(rows, proposal.diary_args)
+    sessions = _insert(rows, proposal.diary_args)
+    reminders_plan_booking(sessions=sessions, plan=plan, at=now)
+    return sessions
 
 
 # The lifecycle ------------------------------------------------------------------------
@@ -365,7 +374,7 @@ def session_reschedule(*, session: Session, start: datetime, by) -> Session:
         raise _clash_error(clashes)
     try:
         with transaction.atomic():
-            return _move(
+            session = _move(
                 session,
                 allowed={Session.Status.BOOKED},
                 to=Session.Status.BOOKED,
@@ -377,17 +386,22 @@ def session_reschedule(*, session: Session, start: datetime, by) -> Session:
         raise BookingClash(
             "The new slot was taken by someone else at the same moment.", []
         ) from exc
+    reminders_plan_change(session=session, at=now)
+    return session
 
 
+@transaction.atomic
 def session_cancel(*, session: Session, by) -> Session:
-    """Cancel: the slot is free for others at once."""
-    return _move(
+    """Cancel: the slot is free for others at once, and the client hears of it."""
+    session = _move(
         session,
         allowed={Session.Status.BOOKED, Session.Status.CHECKED_IN},
         to=Session.Status.CANCELLED,
         cancelled_at=timezone.now(),
         sequence=F("sequence") + 1,
     )
+    reminders_plan_change(session=session)
+    return session
 
 
 def session_no_show(*, session: Session, by) -> Session:
@@ -475,4 +489,5 @@ def session_complete(
         notes=notes,
         recorded_by=by,
     )
+    reminders_plan_completion(session=session)
     return session

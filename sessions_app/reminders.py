@@ -1,0 +1,293 @@
+"""The reminder outbox: planning rows in the same transaction as the change they
+follow, and dispatching what is due (SPEC, "Maintenance and hydration").
+
+Planning is idempotent (each row has a unique ``key``). Dispatch claims rows with
+``SELECT … FOR UPDATE SKIP LOCKED`` and moves them scheduled → sending → sent with
+conditional updates, so several workers never send one row twice; a row whose
+worker died mid-send is claimed again after ``REMINDER_SENDING_TIMEOUT_SECONDS``.
+No Celery task is ever scheduled ahead: the row's ``due_at`` is the schedule.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from django.conf import settings
+from django.core.mail import get_connection
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import formats, timezone
+
+from protocols.models import Plan
+from sessions_app.availability import clinic_zone, local_datetime
+from sessions_app.emails import MAINTENANCE_KINDS, reminder_message
+from sessions_app.models import Reminder, Session
+
+logger = logging.getLogger(__name__)
+Kind, Status, Event = Reminder.Kind, Reminder.Status, Reminder.Event
+PENDING = (Status.SCHEDULED,)
+MAX_BATCHES_PER_RUN = 50
+
+
+# Planning -----------------------------------------------------------------------------
+def _upsert(*, key: str, **fields) -> Reminder:
+    reminder, _ = Reminder.objects.get_or_create(key=key, defaults=fields)
+    return reminder
+
+
+def hydration_before_due(start: datetime, *, booked_at: datetime) -> datetime:
+    """The evening before at ``REMINDER_EVENING_BEFORE`` clinic time; if the booking
+    came later than that, ``REMINDER_LATE_BOOKING_HOURS`` before; never before now."""
+    hour, minute = (int(part) for part in settings.REMINDER_EVENING_BEFORE.split(":"))
+    day_before = timezone.localtime(start, clinic_zone()).date() - timedelta(days=1)
+    due = local_datetime(day_before, time(hour, minute))
+    if booked_at > due:
+        due = start - timedelta(hours=settings.REMINDER_LATE_BOOKING_HOURS)
+    return max(due, booked_at)
+
+
+def _cancel_maintenance(client_id: int, *, why: str) -> int:
+    return Reminder.objects.filter(
+        client_id=client_id, kind__in=MAINTENANCE_KINDS, status__in=PENDING
+    ).update(status=Status.CANCELLED, last_error=why)
+
+
+def reminders_plan_booking(
+    *, sessions: Iterable[Session], plan: Plan | None = None, at: datetime | None = None
+) -> None:
+    """After a booking: one confirmation (one per series, not per session) and a
+    hydration prompt before each session. Booking again ends the maintenance cycle."""
+    at = at or timezone.now()
+    sessions = list(sessions)
+    if not sessions:
+        return
+    client_id = sessions[0].client_id
+    rows = []
+    if plan is not None:
+        rows.append(
+            Reminder(
+                key=f"confirm:plan:{plan.pk}",
+                kind=Kind.BOOKING_CONFIRMATION,
+                client_id=client_id,
+                plan=plan,
+                due_at=at,
+            )
+        )
+    else:
+        rows += [
+            Reminder(
+                key=f"confirm:session:{s.pk}:{s.sequence}",
+                kind=Kind.BOOKING_CONFIRMATION,
+                client_id=client_id,
+                session=s,
+                due_at=at,
+            )
+            for s in sessions
+        ]
+    rows += [
+        Reminder(
+            key=f"hydrate-before:{s.pk}",
+            kind=Kind.HYDRATION_BEFORE,
+            client_id=client_id,
+            session=s,
+            due_at=hydration_before_due(s.start, booked_at=at),
+        )
+        for s in sessions
+    ]
+    # One insert however long the series; a key already planned is left as it is.
+    Reminder.objects.bulk_create(rows, ignore_conflicts=True)
+    _cancel_maintenance(client_id, why=f"The client booked again on {formats.date_format(at)}.")
+
+
+def reminders_plan_change(*, session: Session, at: datetime | None = None) -> None:
+    """After a reschedule or cancellation: the pending hydration prompt moves or is
+    cancelled, and the client gets an update whose calendar entry moves or disappears."""
+    at = at or timezone.now()
+    cancelled = session.status == Session.Status.CANCELLED
+    pending = Reminder.objects.filter(
+        session=session, kind=Kind.HYDRATION_BEFORE, status__in=PENDING
+    )
+    if cancelled:
+        pending.update(status=Status.CANCELLED, last_error="The session was cancelled.")
+    else:
+        pending.update(due_at=hydration_before_due(session.start, booked_at=at))
+    _upsert(
+        key=f"confirm:session:{session.pk}:{session.sequence}",
+        kind=Kind.BOOKING_CONFIRMATION,
+        client_id=session.client_id,
+        session=session,
+        event=Event.CANCELLED if cancelled else Event.RESCHEDULED,
+        due_at=at,
+    )
+
+
+def reminders_plan_completion(*, session: Session, at: datetime | None = None) -> None:
+    """After a completed session: a hydration prompt at once. When it ends a series or
+    is a maintenance boost, the 4-week and 6-week maintenance reminders; nothing more
+    until the client books again."""
+    at = at or timezone.now()
+    _upsert(
+        key=f"hydrate-after:{session.pk}",
+        kind=Kind.HYDRATION_AFTER,
+        client_id=session.client_id,
+        session=session,
+        due_at=at,
+    )
+    if not _starts_maintenance_cycle(session):
+        return
+    for kind, weeks in (
+        (Kind.MAINTENANCE_DUE, settings.MAINTENANCE_DUE_WEEKS),
+        (Kind.MAINTENANCE_OVERDUE, settings.MAINTENANCE_OVERDUE_WEEKS),
+    ):
+        _upsert(
+            key=f"{kind}:{session.pk}",
+            kind=kind,
+            client_id=session.client_id,
+            session=session,
+            due_at=at + timedelta(weeks=weeks),
+        )
+
+
+def _starts_maintenance_cycle(session: Session) -> bool:
+    if session.kind == Session.Kind.MAINTENANCE:
+        return True
+    if session.plan_id is None:
+        return False
+    last = session.plan.sessions.live().order_by("-start").values_list("pk", flat=True).first()
+    return last == session.pk
+
+
+def reminder_resend(*, reminder: Reminder) -> bool:
+    """A manager sends a failed reminder again, now."""
+    return bool(
+        Reminder.objects.filter(pk=reminder.pk, status=Status.FAILED).update(
+            status=Status.SCHEDULED, due_at=timezone.now(), attempts=0, last_error=""
+        )
+    )
+
+
+# Dispatch ------------------------------------------------------------------------------
+@dataclass
+class DispatchResult:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+
+def reminders_claim(*, now: datetime, batch: int) -> list[int]:
+    """Claim up to ``batch`` due rows for this worker: scheduled ones that are due, and
+    ones stuck in sending whose worker died. Rows another worker holds are skipped."""
+    stale = now - timedelta(seconds=settings.REMINDER_SENDING_TIMEOUT_SECONDS)
+    with transaction.atomic():
+        ids = list(
+            Reminder.objects.select_for_update(skip_locked=True)
+            .filter(
+                Q(status=Status.SCHEDULED, due_at__lte=now)
+                | Q(status=Status.SENDING, claimed_at__lt=stale)
+            )
+            .order_by("due_at", "pk")
+            .values_list("pk", flat=True)[:batch]
+        )
+        Reminder.objects.filter(pk__in=ids).update(
+            status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+        )
+    return ids
+
+
+def _retry_or_fail(reminder: Reminder, error: str, *, now: datetime) -> str:
+    if reminder.attempts >= settings.REMINDER_MAX_ATTEMPTS:
+        Reminder.objects.filter(pk=reminder.pk, status=Status.SENDING).update(
+            status=Status.FAILED, last_error=error
+        )
+        logger.warning("Reminder %s failed for good: %s", reminder.pk, error)
+        return "failed"
+    backoff = settings.REMINDER_RETRY_BASE_SECONDS * 2 ** (reminder.attempts - 1)
+    Reminder.objects.filter(pk=reminder.pk, status=Status.SENDING).update(
+        status=Status.SCHEDULED, due_at=now + timedelta(seconds=backoff), last_error=error
+    )
+    return "retried"
+
+
+def _skip_reason(reminder: Reminder) -> str:
+    client = reminder.client
+    if reminder.kind in MAINTENANCE_KINDS and client.unsubscribed_at:
+        return (
+            "Skipped: the client unsubscribed from maintenance reminders on "
+            f"{formats.date_format(timezone.localtime(client.unsubscribed_at))}."
+        )
+    if (
+        reminder.kind == Kind.HYDRATION_BEFORE
+        and reminder.session
+        and reminder.session.status != Session.Status.BOOKED
+    ):
+        return f"Skipped: the session is {reminder.session.get_status_display().lower()}."
+    return ""
+
+
+def _send_batch(ids: list[int], result: DispatchResult) -> None:
+    reminders = list(
+        Reminder.objects.filter(pk__in=ids, status=Status.SENDING)
+        .select_related("client", "session__esthetician", "plan")
+        .order_by("due_at", "pk")
+    )
+    now = timezone.now()
+    to_send = []
+    for reminder in reminders:
+        if reminder.attempts > settings.REMINDER_MAX_ATTEMPTS:
+            # Claimed again and again because each worker died on it: stop trying.
+            Reminder.objects.filter(pk=reminder.pk, status=Status.SENDING).update(
+                status=Status.FAILED,
+                last_error=f"Gave up after {reminder.attempts - 1} attempts.",
+            )
+            result.failed += 1
+            continue
+        reason = _skip_reason(reminder)
+        if reason:
+            Reminder.objects.filter(pk=reminder.pk, status=Status.SENDING).update(
+                status=Status.CANCELLED, last_error=reason
+            )
+            result.skipped += 1
+        else:
+            to_send.append(reminder)
+    if not to_send:
+        return
+    try:
+        connection = get_connection()
+        connection.open()
+    except (smtplib.SMTPException, OSError) as exc:
+        for reminder in to_send:
+            outcome = _retry_or_fail(reminder, f"Could not reach the mail server: {exc}", now=now)
+            setattr(result, outcome, getattr(result, outcome) + 1)
+        return
+    try:
+        for reminder in to_send:
+            try:
+                reminder_message(reminder, connection=connection).send()
+            except (smtplib.SMTPException, OSError) as exc:
+                outcome = _retry_or_fail(reminder, f"{type(exc).__name__}: {exc}", now=now)
+                setattr(result, outcome, getattr(result, outcome) + 1)
+                continue
+            # Only now has the server accepted it.
+            Reminder.objects.filter(pk=reminder.pk, status=Status.SENDING).update(
+                status=Status.SENT, sent_at=timezone.now(), last_error=""
+            )
+            result.sent += 1
+    finally:
+        connection.close()
+
+
+def reminders_dispatch(*, batch: int | None = None) -> DispatchResult:
+    """Send every reminder that is due, in small batches, one mail connection a batch."""
+    batch = batch or settings.REMINDER_BATCH_SIZE
+    result = DispatchResult()
+    for _ in range(MAX_BATCHES_PER_RUN):
+        ids = reminders_claim(now=timezone.now(), batch=batch)
+        if not ids:
+            break
+        _send_batch(ids, result)
+    return result
