@@ -65,6 +65,7 @@ urlpatterns = [
     path("", include("sessions_app.urls")),
     path("manage/", include("sessions_app.manage_urls")),
     path("protocols/", include("protocols.urls")),
+    path("e/", include("sessions_app.link_urls")),
     path("api/", include(api_urlpatterns)),
     path("admin/", admin.site.urls),
 ]

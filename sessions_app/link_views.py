@@ -1,0 +1,141 @@
+"""The pages behind the links in client emails. Clients never log in: the signed
+token is the permission. A GET only shows a page with a button; only the POST
+changes anything (mail scanners follow links, they do not press buttons)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+
+from clients.models import Client
+from clinic.errors import DomainError
+from sessions_app import services
+from sessions_app.emails import when
+from sessions_app.links import ACTIONS, LinkExpired, LinkInvalid, link_read
+from sessions_app.models import Session
+
+
+def _clinic() -> dict:
+    return {
+        "name": settings.CLINIC_NAME,
+        "phone": settings.CLINIC_PHONE,
+        "address": settings.CLINIC_ADDRESS,
+    }
+
+
+# The token in the URL is the credential, and RFC 8058 one-click unsubscribe posts
+# from the mail provider without a CSRF cookie, so these POSTs are exempt.
+@method_decorator(csrf_exempt, name="dispatch")
+class LinkActionView(View):
+    template_name = "links/action.html"
+
+    def dispatch(self, request, action: str, token: str):
+        if action not in ACTIONS:
+            return self._page(request, "invalid", status=404)
+        try:
+            self.pk = link_read(action, token)
+        except LinkExpired:
+            return self._page(request, "expired", status=410)
+        except LinkInvalid:
+            return self._page(request, "invalid", status=400)
+        self.action = action
+        return super().dispatch(request, action, token)
+
+    def _page(self, request, state: str, status: int = 200, **context):
+        context.update(
+            state=state,
+            action=getattr(self, "action", ""),
+            clinic=_clinic(),
+            notice_hours=settings.CANCEL_NOTICE_HOURS,
+        )
+        return render(request, self.template_name, context, status=status)
+
+    def _subject(self):
+        if self.action in ("confirm", "cancel"):
+            session = (
+                Session.objects.select_related("client", "esthetician").filter(pk=self.pk).first()
+            )
+            return session, session.client if session else None
+        return None, Client.objects.filter(pk=self.pk).first()
+
+    def get(self, request, action: str, token: str):
+        session, client = self._subject()
+        if client is None:
+            return self._page(request, "invalid", status=404)
+        return self._page(
+            request,
+            self._state(session, client),
+            session=session,
+            client=client,
+            when=when(session.start) if session else "",
+        )
+
+    def post(self, request, action: str, token: str):
+        session, client = self._subject()
+        if client is None:
+            return self._page(request, "invalid", status=404)
+        state = self._state(session, client)
+        if state != "ask":
+            return self._page(
+                request,
+                state,
+                session=session,
+                client=client,
+                when=when(session.start) if session else "",
+            )
+        try:
+            done = self._act(session, client)
+        except DomainError as error:
+            return self._page(
+                request,
+                "refused",
+                status=409,
+                session=session,
+                client=client,
+                message=error.message,
+                when=when(session.start) if session else "",
+            )
+        return self._page(
+            request,
+            done,
+            session=session,
+            client=client,
+            when=when(session.start) if session else "",
+        )
+
+    def _state(self, session, client) -> str:
+        """What the page should say before anything is done."""
+        if self.action == "unsubscribe":
+            return "unsubscribed" if client.unsubscribed_at else "ask"
+        if self.action == "boost":
+            return "boost"
+        if session.status == Session.Status.CANCELLED:
+            return "cancelled"
+        if session.status != Session.Status.BOOKED or session.start <= timezone.now():
+            return "past"
+        if self.action == "confirm":
+            return "confirmed" if session.client_confirmed_at else "ask"
+        notice = timedelta(hours=settings.CANCEL_NOTICE_HOURS)
+        if session.start - timezone.now() < notice:
+            return "too_late"
+        return "ask"
+
+    def _act(self, session, client) -> str:
+        if self.action == "unsubscribe":
+            Client.objects.filter(pk=client.pk, unsubscribed_at__isnull=True).update(
+                unsubscribed_at=timezone.now()
+            )
+            return "unsubscribed"
+        if self.action == "confirm":
+            Session.objects.filter(pk=session.pk, client_confirmed_at__isnull=True).update(
+                client_confirmed_at=timezone.now()
+            )
+            return "confirmed"
+        services.session_cancel(session=session, by=None)
+        return "cancelled"
