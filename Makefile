@@ -1,5 +1,6 @@
 # make run  - set up and start the whole app (web + Celery worker + beat) on embedded defaults
 # make test - set up and run ruff and the whole test suite against PostgreSQL and Redis
+#             then the clash tests (marked sqlite_too) again on SQLite, the embedded default
 
 PYTHON ?= python3
 VENV := .venv
@@ -50,6 +51,7 @@ lint: install
 test: install services var lint
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python manage.py makemigrations --check --dry-run
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest --create-db $(PYTEST_ARGS)
+	DATABASE_URL=sqlite:///$(CURDIR)/var/test-sqlite.sqlite3 $(BIN)/pytest -m sqlite_too -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) var

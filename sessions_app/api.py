@@ -168,7 +168,9 @@ class PlanViewSet(
     }
 
     def get_queryset(self):
-        return selectors.plans_with_progress()
+        # Counting sessions groups the rows, and Django drops Meta.ordering from a
+        # grouped query: order explicitly, or pages could repeat or skip plans.
+        return selectors.plans_with_progress().order_by("-start_date", "-id")
 
     @extend_schema(request=PlanCreateSerializer, responses={201: PlanSerializer})
     def create(self, request):
@@ -205,7 +207,11 @@ class PlanViewSet(
                 }
             )
         sessions = services.series_book(plan=plan, by=request.user, **data)
-        booked = selectors.sessions_for_list().filter(pk__in=[s.pk for s in sessions])
+        booked = (
+            selectors.sessions_for_list()
+            .select_related("treatment")
+            .filter(pk__in=[s.pk for s in sessions])
+        )
         return Response(
             {"sessions": SessionSerializer(booked, many=True).data},
             status=status.HTTP_201_CREATED,

@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, time, timedelta
 
 import factory
 from dateutil.relativedelta import relativedelta
@@ -8,7 +8,10 @@ from clients.models import Clearance, Client, Screening
 from clients.rules import ANSWER_FIELDS
 from clinic.models import User
 from clinic.roles import Role
-from sessions_app.models import Device, Room
+from protocols.models import Plan
+from protocols.rules import age_on
+from protocols.services import protocol_for_age
+from sessions_app.models import ClosedDay, Device, Room, Session, WorkingHours
 
 PASSWORD = "a-long-test-password-1"
 
@@ -90,3 +93,62 @@ class DeviceFactory(factory.django.DjangoModelFactory):
 
     name = "NuFACE Pro"
     serial_number = factory.Sequence(lambda n: f"SN-{n:05d}")
+
+
+class WorkingHoursFactory(factory.django.DjangoModelFactory):
+    """One weekday's shift for an esthetician, 09:00-18:00 clinic time unless told."""
+
+    class Meta:
+        model = WorkingHours
+        django_get_or_create = ("esthetician", "weekday")
+
+    esthetician = factory.SubFactory(UserFactory, role=Role.ESTHETICIAN)
+    weekday = 0
+    starts_at = time(9)
+    ends_at = time(18)
+
+
+class ClosedDayFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ClosedDay
+        django_get_or_create = ("date",)
+
+    date = factory.LazyFunction(timezone.localdate)
+    reason = "Staff training"
+
+
+class PlanFactory(factory.django.DjangoModelFactory):
+    """A plan whose protocol and numbers follow the client's age on the start date,
+    as ``protocols.services.plan_build`` makes them."""
+
+    class Meta:
+        model = Plan
+
+    client = factory.SubFactory(ClientFactory)
+    start_date = factory.LazyFunction(timezone.localdate)
+    age_at_start = factory.LazyAttribute(lambda p: age_on(p.client.date_of_birth, p.start_date))
+    protocol = factory.LazyAttribute(lambda p: protocol_for_age(p.age_at_start))
+    sessions_min = factory.SelfAttribute("protocol.sessions_min")
+    sessions_max = factory.SelfAttribute("protocol.sessions_max")
+    weeks_min = factory.SelfAttribute("protocol.weeks_min")
+    weeks_max = factory.SelfAttribute("protocol.weeks_max")
+    session_minutes = factory.SelfAttribute("protocol.session_minutes")
+    modality = factory.SelfAttribute("protocol.default_modality")
+    created_by = factory.SubFactory(UserFactory)
+
+
+class SessionFactory(factory.django.DjangoModelFactory):
+    """A booked 45-minute session tomorrow, written straight to the table (no checks)."""
+
+    class Meta:
+        model = Session
+
+    client = factory.SubFactory(ClientFactory)
+    esthetician = factory.SubFactory(UserFactory, role=Role.ESTHETICIAN)
+    room = factory.SubFactory(RoomFactory)
+    device = factory.SubFactory(DeviceFactory)
+    start = factory.LazyFunction(lambda: timezone.now() + timedelta(days=1))
+    end = factory.LazyAttribute(lambda s: s.start + timedelta(minutes=45))
+    kind = Session.Kind.SINGLE
+    status = Session.Status.BOOKED
+    booked_by = factory.SelfAttribute("esthetician")

@@ -16,7 +16,16 @@ from protocols.models import Plan
 from protocols.rules import age_on, spread_evenly, window_days
 from protocols.services import protocol_for_age
 from sessions_app.availability import local_datetime
-from sessions_app.models import ClosedDay, Device, Room, Session, TreatmentRecord, WorkingHours
+from sessions_app.models import (
+    ClosedDay,
+    Device,
+    Reminder,
+    Room,
+    Session,
+    TreatmentRecord,
+    WorkingHours,
+)
+from sessions_app.reminders import hydration_before_due
 
 DEMO_PASSWORD = "glow-demo-2026"  # noqa: S105 - printed for newcomers on purpose
 
@@ -108,6 +117,7 @@ class Command(BaseCommand):
         self._hours(staff)
         if not Session.objects.exists():
             self._sessions(staff)
+            self._reminders()
         self.stdout.write(
             f"Demo data ready: {Client.objects.count()} clients ({created} new), "
             f"{Room.objects.count()} rooms, {Device.objects.count()} devices, "
@@ -221,6 +231,17 @@ class Command(BaseCommand):
             devices[2],
             desk,
         )
+        # A series finished six weeks ago: past the 4-week maintenance mark.
+        self._series(
+            "grace.obrien@example.com",
+            monday - timedelta(weeks=13),
+            [1, 3, 5],
+            time(11),
+            est2,
+            rooms[2],
+            devices[2],
+            desk,
+        )
         # Single sessions today, one cancelled and one no-show yesterday.
         for email, hour, status in [
             ("liam.garcia@example.com", 12, Session.Status.BOOKED),
@@ -323,3 +344,75 @@ class Command(BaseCommand):
                 recorded_by=est,
             )
         return session
+
+    def _reminders(self) -> None:
+        """An outbox with a history: what was sent for past sessions, what is scheduled
+        for coming ones (today's hydration prompts go out on the first dispatch), the
+        maintenance cycle of finished series, and one failure to resend."""
+        now = timezone.now()
+        rows = []
+
+        def row(kind, key, client, due_at, **fields):
+            sent = due_at <= now and kind != Reminder.Kind.HYDRATION_BEFORE
+            rows.append(
+                Reminder(
+                    kind=kind,
+                    key=key,
+                    client=client,
+                    due_at=due_at,
+                    status=Reminder.Status.SENT if sent else Reminder.Status.SCHEDULED,
+                    sent_at=due_at if sent else None,
+                    attempts=1 if sent else 0,
+                    **fields,
+                )
+            )
+
+        for plan in Plan.objects.select_related("client"):
+            first = plan.sessions.order_by("start").first()
+            booked = min(first.start - timedelta(days=7), now)
+            row(
+                Reminder.Kind.BOOKING_CONFIRMATION,
+                f"confirm:plan:{plan.pk}",
+                plan.client,
+                booked,
+                plan=plan,
+            )
+            last = plan.sessions.live().order_by("-start").first()
+            if last.status == Session.Status.COMPLETED:
+                for kind, weeks in (
+                    (Reminder.Kind.MAINTENANCE_DUE, 4),
+                    (Reminder.Kind.MAINTENANCE_OVERDUE, 6),
+                ):
+                    row(
+                        kind,
+                        f"{kind}:{last.pk}",
+                        plan.client,
+                        last.completed_at + timedelta(weeks=weeks),
+                        session=last,
+                    )
+        for session in Session.objects.select_related("client"):
+            if session.status == Session.Status.COMPLETED:
+                row(
+                    Reminder.Kind.HYDRATION_AFTER,
+                    f"hydrate-after:{session.pk}",
+                    session.client,
+                    session.completed_at,
+                    session=session,
+                )
+            elif session.status == Session.Status.BOOKED:
+                row(
+                    Reminder.Kind.HYDRATION_BEFORE,
+                    f"hydrate-before:{session.pk}",
+                    session.client,
+                    hydration_before_due(session.start, booked_at=now),
+                    session=session,
+                )
+        Reminder.objects.bulk_create(rows)
+        # One that the mail server refused for good, for the manager to resend.
+        failed = Reminder.objects.filter(kind=Reminder.Kind.HYDRATION_AFTER).order_by("-due_at")
+        Reminder.objects.filter(pk__in=failed.values("pk")[:1]).update(
+            status=Reminder.Status.FAILED,
+            sent_at=None,
+            attempts=6,
+            last_error="SMTPRecipientsRefused: 452 mailbox full, try again later",
+        )
