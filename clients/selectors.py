@@ -48,11 +48,15 @@ def client_current_screening(*, client: Client, at: datetime) -> Screening | Non
     Reads ``client.screenings.all()`` so a prefetch (see ``clients_for_eligibility``)
     serves a whole list with one query.
     """
-    taken = [s for s in client.screenings.all() if s.recorded_at <= at]
-    if not taken:
+    latest = _latest_screening(client, at)
+    if latest is None or at >= latest.recorded_at + screening_validity():
         return None
-    latest = max(taken, key=lambda s: (s.recorded_at, s.pk))
-    return latest if at < latest.recorded_at + screening_validity() else None
+    return latest
+
+
+def _latest_screening(client: Client, at: datetime) -> Screening | None:
+    taken = [s for s in client.screenings.all() if s.recorded_at <= at]
+    return max(taken, key=lambda s: (s.recorded_at, s.pk)) if taken else None
 
 
 def client_eligibility(*, client: Client, at: datetime | None = None) -> ClientEligibility:
@@ -63,7 +67,9 @@ def client_eligibility(*, client: Client, at: datetime | None = None) -> ClientE
     """
     at = at or timezone.now()
     today = timezone.localdate(at)
-    screening = client_current_screening(client=client, at=at)
+    latest = _latest_screening(client, at)
+    current = latest is not None and at < latest.recorded_at + screening_validity()
+    screening = latest if current else None
     clearances = [
         ClearanceFact(
             physician=c.physician,
@@ -76,7 +82,7 @@ def client_eligibility(*, client: Client, at: datetime | None = None) -> ClientE
     eligibility = eligibility_decide(
         screening.result if screening else None,
         clearances,
-        no_screening_reason=_no_screening_reason(client, at),
+        no_screening_reason=_no_screening_reason(latest),
     )
     return ClientEligibility(
         eligibility=eligibility,
@@ -85,15 +91,13 @@ def client_eligibility(*, client: Client, at: datetime | None = None) -> ClientE
     )
 
 
-def _no_screening_reason(client: Client, at: datetime) -> str:
-    taken = [s for s in client.screenings.all() if s.recorded_at <= at]
-    if not taken:
+def _no_screening_reason(latest: Screening | None) -> str:
+    if latest is None:
         return "No screening on file. Screen the client before booking or treatment."
-    last = max(s.recorded_at for s in taken)
+    taken = formats.date_format(timezone.localtime(latest.recorded_at), "M j, Y")
     return (
-        f"The last screening ({formats.date_format(timezone.localtime(last), 'M j, Y')}) is "
-        f"older than {settings.SCREENING_VALID_DAYS} days. Screen the client again before "
-        "booking or treatment."
+        f"The last screening ({taken}) is older than {settings.SCREENING_VALID_DAYS} days. "
+        "Screen the client again before booking or treatment."
     )
 
 

@@ -153,7 +153,7 @@ EMAIL_FILE_PATH = VAR_DIR / "emails"
 if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_BACKEND = "clinic.mail.FolderEmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="clinic@example.com")
 
 # Celery ----------------------------------------------------------------------

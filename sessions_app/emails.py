@@ -132,6 +132,7 @@ def reminder_message(reminder: Reminder, *, connection=None) -> EmailMultiAltern
             "List-Unsubscribe": f"<{unsubscribe}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "X-Clinic-Reminder": str(reminder.pk),
+            "X-Clinic-Kind": reminder.kind,
         },
     )
     message.attach_alternative(rendered.html, "text/html")

@@ -383,9 +383,17 @@ def session_reschedule(*, session: Session, start: datetime, by) -> Session:
                 sequence=F("sequence") + 1,
             )
     except IntegrityError as exc:
-        raise BookingClash(
-            "The new slot was taken by someone else at the same moment.", []
-        ) from exc
+        # Someone took the slot between our check and our update: say who.
+        fresh = Diary(
+            client=session.client,
+            esthetician=session.esthetician,
+            room=session.room,
+            device=session.device,
+            span_start=start,
+            span_end=end,
+            exclude=[session.pk],
+        )
+        raise _clash_error(fresh.clashes(start, end)) from exc
     reminders_plan_change(session=session, at=now)
     return session
 
