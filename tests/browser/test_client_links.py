@@ -1,0 +1,62 @@
+"""Journey 4: a client uses the cancel link in a confirmation email."""
+
+import re
+from datetime import time, timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from clinic.roles import Role
+from sessions_app.availability import local_datetime
+from sessions_app.emails import reminder_message
+from sessions_app.models import Reminder, Session
+from tests.browser.conftest import shot
+from tests.factories import ClientFactory, DeviceFactory, RoomFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def test_client_cancels_from_the_email_link(visit, page):
+    esme = UserFactory(username="esme", role=Role.ESTHETICIAN)
+    client = ClientFactory(first_name="Ava", last_name="Nguyen")
+    start = local_datetime(timezone.localdate() + timedelta(days=5), time(10))
+    session = Session.objects.create(
+        client=client,
+        esthetician=esme,
+        room=RoomFactory(),
+        device=DeviceFactory(),
+        start=start,
+        end=start + timedelta(minutes=45),
+        booked_by=esme,
+    )
+    confirmation = Reminder.objects.create(
+        kind=Reminder.Kind.BOOKING_CONFIRMATION,
+        client=client,
+        session=session,
+        due_at=timezone.now(),
+        key=f"confirm:session:{session.pk}:0",
+    )
+    email = reminder_message(confirmation)
+    cancel_link = re.search(r"Need to cancel\? (\S+)", email.body).group(1)
+    assert cancel_link.startswith(visit.base)
+
+    # Opening the link only shows a page with a button.
+    visit.go(cancel_link.removeprefix(visit.base))
+    shot(page, "client-cancel-link")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Cancel your session?")
+    session.refresh_from_db()
+    assert session.status == Session.Status.BOOKED
+
+    # Pressing it cancels the session.
+    page.get_by_role("button", name="Cancel this session").click()
+    visit.landed("client-cancelled")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your session is cancelled")
+    session.refresh_from_db()
+    assert session.status == Session.Status.CANCELLED
+
+    # A tampered link gets a clear page, not an error.
+    tampered = cancel_link.removeprefix(visit.base).replace(":", "x", 1)
+    response = visit.go(tampered)
+    assert response.status == 400
+    expect(page.get_by_role("heading", level=1)).to_have_text("This link is not valid")
