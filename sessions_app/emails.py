@@ -55,7 +55,12 @@ def reminder_context(reminder: Reminder) -> dict:
     client = reminder.client
     sessions = reminder_sessions(reminder)
     first = sessions[0] if sessions else None
-    upcoming = first is not None and reminder.event != Reminder.Event.CANCELLED
+    upcoming = (
+        first is not None
+        and reminder.event != Reminder.Event.CANCELLED
+        and first.status == Session.Status.BOOKED
+        and first.start > timezone.now()
+    )
     links = {
         "confirm": link_url("confirm", first.pk) if upcoming and len(sessions) == 1 else "",
         "cancel": link_url("cancel", first.pk) if upcoming and len(sessions) == 1 else "",
