@@ -14,6 +14,7 @@ from sessions_app.api import (
     ClosedDayViewSet,
     DeviceViewSet,
     PlanViewSet,
+    ReminderViewSet,
     RoomViewSet,
     SessionViewSet,
     WorkingHoursViewSet,
@@ -36,6 +37,7 @@ router.register("closed-days", ClosedDayViewSet, basename="closed-day")
 router.register("protocols", ProtocolViewSet, basename="protocol")
 router.register("plans", PlanViewSet, basename="plan")
 router.register("sessions", SessionViewSet, basename="session")
+router.register("reminders", ReminderViewSet, basename="reminder")
 
 api_urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),

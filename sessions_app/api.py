@@ -11,13 +11,14 @@ from protocols.api import PlanSerializer
 from protocols.services import plan_create
 from sessions_app import selectors, services
 from sessions_app.availability import local_datetime
-from sessions_app.models import ClosedDay, Device, Room, Session, WorkingHours
+from sessions_app.models import ClosedDay, Device, Reminder, Room, Session, WorkingHours
 from sessions_app.serializers import (
     CheckInSerializer,
     ClosedDaySerializer,
     CompleteSerializer,
     DeviceSerializer,
     PlanCreateSerializer,
+    ReminderSerializer,
     RescheduleSerializer,
     RoomSerializer,
     SeriesBookSerializer,
@@ -216,3 +217,17 @@ class PlanViewSet(
             {"sessions": SessionSerializer(booked, many=True).data},
             status=status.HTTP_201_CREATED,
         )
+
+
+class ReminderViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The reminder outbox, newest due first (managers). ``?client=``, ``?kind=``,
+    ``?status=``. Rows are written by booking and sent by the dispatcher; read-only here."""
+
+    queryset = Reminder.objects.order_by("-due_at", "-id")
+    serializer_class = ReminderSerializer
+    filterset_fields = ["client", "kind", "status"]
+    role_permissions = {"list": "reminders.view", "retrieve": "reminders.view"}

@@ -13,6 +13,7 @@ from sessions_app.models import (
     Area,
     ClosedDay,
     Device,
+    Reminder,
     Room,
     Session,
     TreatmentRecord,
@@ -174,3 +175,24 @@ class SeriesBookSerializer(serializers.Serializer):
     sessions = serializers.IntegerField(required=False, min_value=1)
     weeks = serializers.IntegerField(required=False, min_value=1)
     preview = serializers.BooleanField(required=False, default=False)
+
+
+class ReminderSerializer(serializers.ModelSerializer):
+    """One outbox row: what email, for whom, when it is due and how sending went."""
+
+    class Meta:
+        model = Reminder
+        fields = [
+            "id",
+            "kind",
+            "client",
+            "session",
+            "plan",
+            "event",
+            "due_at",
+            "sent_at",
+            "status",
+            "attempts",
+            "last_error",
+        ]
+        read_only_fields = fields

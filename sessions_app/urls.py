@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sessions_app import views
+from sessions_app import reminder_views, views
 
 app_name = "sessions"
 
@@ -10,4 +10,16 @@ urlpatterns = [
     path("sessions/<int:pk>/", views.SessionDetailView.as_view(), name="detail"),
     path("clients/<int:pk>/book-series/", views.SeriesBookView.as_view(), name="book-series"),
     path("clients/<int:pk>/book/", views.SessionBookView.as_view(), name="book"),
+    path("reminders/", reminder_views.ReminderListView.as_view(), name="reminders"),
+    path(
+        "reminders/<int:pk>/preview/",
+        reminder_views.ReminderPreviewView.as_view(),
+        name="reminder-preview",
+    ),
+    path(
+        "reminders/<int:pk>/resend/",
+        reminder_views.ReminderResendView.as_view(),
+        name="reminder-resend",
+    ),
+    path("maintenance-due/", reminder_views.MaintenanceDueView.as_view(), name="maintenance-due"),
 ]

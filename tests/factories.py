@@ -152,3 +152,18 @@ class SessionFactory(factory.django.DjangoModelFactory):
     kind = Session.Kind.SINGLE
     status = Session.Status.BOOKED
     booked_by = factory.SelfAttribute("esthetician")
+
+
+class ReminderFactory(factory.django.DjangoModelFactory):
+    """A scheduled hydration prompt for a booked session, due now, written straight to
+    the outbox (no planning service)."""
+
+    class Meta:
+        model = "sessions_app.Reminder"
+
+    session = factory.SubFactory(SessionFactory)
+    client = factory.SelfAttribute("session.client")
+    kind = "hydration_before"
+    due_at = factory.LazyFunction(timezone.now)
+    status = "scheduled"
+    key = factory.Sequence(lambda n: f"test-reminder:{n}")

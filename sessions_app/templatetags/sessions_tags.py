@@ -2,6 +2,7 @@ from django import template
 from django.utils import timezone
 
 from sessions_app import selectors
+from sessions_app.models import Reminder
 
 register = template.Library()
 
@@ -18,4 +19,25 @@ def client_sessions(context, client):
         "plans": [(p, selectors.plan_is_complete(p)) for p in plans],
         "upcoming": sorted((s for s in sessions if s.start >= now), key=lambda s: s.start),
         "past": [s for s in sessions if s.start < now],
+    }
+
+
+CLIENT_REMINDERS_SHOWN = 20
+
+
+@register.inclusion_tag("reminders/includes/client_reminders.html", takes_context=True)
+def client_reminders(context, client):
+    """The emails a client was sent, is due, or that failed, newest first."""
+    reminders = list(
+        Reminder.objects.filter(client=client).order_by("-due_at", "-id")[
+            : CLIENT_REMINDERS_SHOWN + 1
+        ]
+    )
+    more = len(reminders) > CLIENT_REMINDERS_SHOWN
+    return {
+        "user": context["user"],
+        "client": client,
+        "reminders": reminders[:CLIENT_REMINDERS_SHOWN],
+        "more": more,
+        "total": Reminder.objects.filter(client=client).count() if more else len(reminders),
     }

@@ -19,7 +19,9 @@ from tests.factories import (
     PASSWORD,
     ClearanceFactory,
     DeviceFactory,
+    ReminderFactory,
     RoomFactory,
+    SessionFactory,
     UserFactory,
     screening_answers,
 )
@@ -100,6 +102,8 @@ API = [
     ("patch", "protocol-detail", "protocol", {}, 403, 403, 200),
     ("get", "plan-list", None, None, 200, 200, 200),
     ("get", "session-list", None, None, 200, 200, 200),
+    ("get", "reminder-list", None, None, 403, 403, 200),
+    ("get", "reminder-detail", "reminder", None, 403, 403, 200),
 ]
 
 # (route name, the object the URL is about, status for FD, ES, MG)
@@ -111,6 +115,9 @@ PAGES = [
     ("clients:screening", "client", 200, 200, 200),
     ("clients:clearance", "client", 200, 403, 200),
     ("clients:clearance-document", "clearance", 200, 200, 200),
+    ("sessions:reminders", None, 403, 403, 200),
+    ("sessions:reminder-preview", "reminder", 403, 403, 200),
+    ("sessions:maintenance-due", None, 200, 200, 200),
     ("admin:index", None, 403, 403, 200),
 ]
 
@@ -134,13 +141,22 @@ def objects(a_client, esthetician):
         document=ContentFile(PDF, name="letter.pdf"),
         document_content_type="application/pdf",
     )
+    room, device = RoomFactory(), DeviceFactory()
     return {
         "client": a_client,
         "clearance": clearance,
         "staff": esthetician,
-        "room": RoomFactory(),
-        "device": DeviceFactory(),
+        "room": room,
+        "device": device,
         "protocol": Protocol.objects.order_by("min_age").first(),
+        "reminder": ReminderFactory(
+            session=SessionFactory(
+                client=a_client, esthetician=esthetician, room=room, device=device
+            ),
+            status="failed",
+            attempts=6,
+            last_error="SMTPServerDisconnected: Connection unexpectedly closed",
+        ),
     }
 
 
@@ -289,6 +305,23 @@ def test_esthetician_page_post_is_refused_and_changes_nothing(page_as, objects, 
     assert response.status_code == 403
     assert counts() == before
     assert Client.objects.get(pk=objects["client"].pk).first_name == "Ana"
+
+
+@pytest.mark.parametrize("role", [FD, ES])
+def test_resending_a_reminder_is_refused_to_all_but_managers(page_as, objects, role):
+    reminder = objects["reminder"]
+    response = page_as(role).post(reverse("sessions:reminder-resend", args=[reminder.pk]))
+    assert response.status_code == 403
+    reminder.refresh_from_db()
+    assert (reminder.status, reminder.attempts) == ("failed", 6)
+
+
+def test_manager_may_resend_a_failed_reminder(page_as, objects):
+    reminder = objects["reminder"]
+    response = page_as(MG).post(reverse("sessions:reminder-resend", args=[reminder.pk]))
+    assert response.status_code == 302
+    reminder.refresh_from_db()
+    assert (reminder.status, reminder.attempts) == ("scheduled", 0)
 
 
 def test_esthetician_may_record_a_screening_on_the_page(page_as, objects):

@@ -1,0 +1,215 @@
+"""The manager's view of the reminder outbox (what was sent, what is due, what failed,
+each email previewed as the client sees it) and the front desk's maintenance-due list."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.db.models import Count
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import View
+from django.views.generic import ListView, TemplateView
+
+from clients.models import Client
+from clinic.permissions import RoleRequiredMixin
+from sessions_app import selectors
+from sessions_app.emails import reminder_message
+from sessions_app.models import Reminder
+from sessions_app.reminders import reminder_resend
+
+Status = Reminder.Status
+
+# The tabs of the Reminders page: each shows a group of statuses.
+TABS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "all": ("All", tuple(Status.values)),
+    "due": ("Due", (Status.SCHEDULED, Status.SENDING)),
+    "sent": ("Sent", (Status.SENT,)),
+    "failed": ("Failed", (Status.FAILED,)),
+    "cancelled": ("Cancelled or skipped", (Status.CANCELLED,)),
+}
+
+
+def _tab_of(status: str) -> str:
+    return next(key for key, (_, group) in TABS.items() if key != "all" and status in group)
+
+
+class ReminderListView(RoleRequiredMixin, ListView):
+    """Every email in the outbox, by status group, kind and client, with counts."""
+
+    permission = "reminders.view"
+    template_name = "reminders/reminder_list.html"
+    paginate_by = 25
+
+    @cached_property
+    def filters(self) -> dict:
+        get = self.request.GET
+        kind = get.get("kind", "")
+        status = get.get("status", "")
+        client = get.get("client", "")
+        filters = {
+            "kind": kind if kind in Reminder.Kind.values else "",
+            "status": status if status in Status.values else "",
+            "client": int(client) if client.isdigit() else None,
+        }
+        tab = get.get("tab", "")
+        filters["tab"] = (
+            _tab_of(filters["status"]) if filters["status"] else tab if tab in TABS else "all"
+        )
+        return filters
+
+    def _base(self):
+        """The rows the kind and client filters keep; the status counts are of these."""
+        reminders = Reminder.objects.all()
+        if self.filters["kind"]:
+            reminders = reminders.filter(kind=self.filters["kind"])
+        if self.filters["client"] is not None:
+            reminders = reminders.filter(client_id=self.filters["client"])
+        return reminders
+
+    def get_queryset(self):
+        f = self.filters
+        reminders = self._base().filter(status__in=TABS[f["tab"]][1])
+        if f["status"]:
+            reminders = reminders.filter(status=f["status"])
+        # What goes out next first; everything else newest first.
+        order = ("due_at", "id") if f["tab"] == "due" else ("-due_at", "-id")
+        return reminders.select_related("client", "session", "plan").order_by(*order)
+
+    def _query(self, **changes) -> str:
+        """This page's query string with ``changes`` applied (a None value drops a key)."""
+        params = {
+            "tab": self.filters["tab"],
+            "status": self.filters["status"],
+            "kind": self.filters["kind"],
+            "client": self.filters["client"],
+        }
+        params.update(changes)
+        return urlencode({k: v for k, v in params.items() if v not in ("", None)})
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        by_status = self._base().order_by().values("status").annotate(n=Count("pk"))
+        counts = dict(by_status.values_list("status", "n"))
+        tabs = [
+            {
+                "key": key,
+                "label": label,
+                "count": sum(counts.get(s, 0) for s in group),
+                "query": self._query(tab=key, status=None),
+            }
+            for key, (label, group) in TABS.items()
+        ]
+        client = None
+        if self.filters["client"] is not None:
+            client = Client.objects.filter(pk=self.filters["client"]).first()
+        context.update(
+            filters=self.filters,
+            tabs=tabs,
+            status_counts=[(value, label, counts.get(value, 0)) for value, label in Status.choices],
+            kinds=Reminder.Kind.choices,
+            statuses=Status.choices,
+            filter_client=client,
+            page_query=self._query(),
+            without_client=self._query(client=None),
+        )
+        return context
+
+
+class ReminderResendView(RoleRequiredMixin, View):
+    """Send a failed reminder again with the next dispatch."""
+
+    permission = "reminders.manage"
+    http_method_names = ["post"]
+
+    def post(self, request, pk: int):
+        reminder = get_object_or_404(Reminder.objects.select_related("client"), pk=pk)
+        if reminder_resend(reminder=reminder):
+            messages.success(
+                request,
+                f"The “{reminder.get_kind_display()}” email to {reminder.client.full_name} is "
+                "queued again and goes out with the next dispatch, within a minute or so.",
+            )
+        else:
+            reminder.refresh_from_db(fields=["status"])
+            messages.error(
+                request,
+                f"Only a failed reminder can be resent; this one is "
+                f"{reminder.get_status_display().lower()}.",
+            )
+        back = request.POST.get("next", "")
+        if url_has_allowed_host_and_scheme(
+            back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return redirect(back)
+        return redirect("sessions:reminders")
+
+
+class ReminderPreviewView(RoleRequiredMixin, TemplateView):
+    """One email rendered as the client receives it: subject, plain text, HTML and
+    attachments, from the same function the dispatcher sends with."""
+
+    permission = "reminders.view"
+    template_name = "reminders/reminder_preview.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        reminder = get_object_or_404(
+            Reminder.objects.select_related("client", "session__esthetician", "plan"),
+            pk=self.kwargs["pk"],
+        )
+        message = reminder_message(reminder)
+        html = next((a.content for a in message.alternatives if a.mimetype == "text/html"), "")
+        attachments = []
+        for attachment in message.attachments:
+            content = attachment.content
+            raw = content if isinstance(content, bytes) else content.encode()
+            attachments.append(
+                {
+                    "filename": attachment.filename,
+                    "mimetype": attachment.mimetype,
+                    "size": len(raw),
+                    "text": raw.decode(errors="replace")
+                    if attachment.mimetype.startswith("text/")
+                    else "",
+                }
+            )
+        context.update(
+            reminder=reminder,
+            message=message,
+            html=html,
+            attachments=attachments,
+            list_url=reverse("sessions:reminders"),
+        )
+        return context
+
+
+class MaintenanceDueView(RoleRequiredMixin, ListView):
+    """Clients whose 4-week maintenance mark has passed with nothing booked since."""
+
+    permission = "maintenance.view"
+    template_name = "reminders/maintenance_due.html"
+    paginate_by = 50
+
+    @cached_property
+    def now(self):
+        return timezone.now()
+
+    def get_queryset(self):
+        return selectors.maintenance_due_clients(at=self.now)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        rows = []
+        for client in context["object_list"]:
+            last = client.last_completed_start
+            weeks = (self.now - last).days // 7 if last else None
+            overdue = weeks is not None and weeks >= settings.MAINTENANCE_OVERDUE_WEEKS
+            rows.append((client, weeks, overdue))
+        context["rows"] = rows
+        return context
