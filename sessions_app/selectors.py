@@ -59,8 +59,9 @@ def client_last_treatment(
 
 def maintenance_due_clients(*, at: datetime) -> QuerySet[Client]:
     """Clients due a maintenance boost as of ``at`` (SPEC, "Maintenance and hydration"):
-    the 4-week reminder of their latest cycle has come due, and no session (other than a
-    cancelled one) was booked since that cycle began. Longest waiting first.
+    the 4-week reminder of their latest cycle has come due, no session (other than a
+    cancelled one) was booked since that cycle began, and none is coming up. Longest
+    waiting first.
 
     Each client is annotated with ``maintenance_due_at`` (when the 4-week mark passed),
     ``maintenance_since`` (when the cycle began) and ``last_completed_start``."""
@@ -77,6 +78,9 @@ def maintenance_due_clients(*, at: datetime) -> QuerySet[Client]:
             booked_at__lte=at,
         )
         .exclude(pk=OuterRef("maintenance_session"))
+    )
+    upcoming = Session.objects.filter(
+        client=OuterRef("pk"), status=Session.Status.BOOKED, start__gt=at
     )
     last_completed = (
         Session.objects.filter(client=OuterRef("pk"), status=Session.Status.COMPLETED)
@@ -95,5 +99,6 @@ def maintenance_due_clients(*, at: datetime) -> QuerySet[Client]:
         )
         .filter(maintenance_due_at__lte=at)
         .exclude(Exists(booked_since))
+        .exclude(Exists(upcoming))
         .order_by("maintenance_due_at", "last_name", "first_name", "pk")
     )

@@ -199,3 +199,10 @@ def test_page_runs_as_many_queries_for_12_clients_as_for_3(page_as, clock):
         boost_completed(clock, ClientFactory(), days_ago=35)
 
     assert _queries(page) == three
+
+
+def test_a_client_with_a_session_coming_up_is_not_listed(clock, a_client):
+    # Booked before the cycle began (say, a single session weeks ahead): not due a call.
+    book(clock, a_client, days_ago=60)
+    boost_completed(clock, a_client, days_ago=35)
+    assert a_client not in listed()
