@@ -14,6 +14,13 @@ class FolderEmailBackend(EmailBackend):
         path = Path(self.file_path) / f"{stamp}-{kind}-{abs(id(message))}.eml"
         path.write_bytes(message.message().as_bytes(linesep="\n"))
 
+    # One file per message: no shared per-connection log file to open or close.
+    def open(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        return None
+
     def send_messages(self, email_messages) -> int:
         sent = 0
         for message in email_messages:
