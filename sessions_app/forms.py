@@ -45,6 +45,17 @@ def esthetician_field(**kwargs) -> EstheticianChoiceField:
     )
 
 
+def _default_resources(form: forms.Form, user) -> None:
+    """Start a booking form with the esthetician who opens it and the first room and
+    device in use."""
+    if user is not None and user.role == Role.ESTHETICIAN:
+        form.initial.setdefault("esthetician", user.pk)
+    for name in ("room", "device"):
+        first = form.fields[name].queryset.first()
+        if first is not None:
+            form.initial.setdefault(name, first.pk)
+
+
 class SeriesForm(forms.Form):
     """Book a client's whole initial series: where, with whom, which weekdays, what time."""
 
@@ -72,12 +83,7 @@ class SeriesForm(forms.Form):
             self.initial.setdefault("start_date", timezone.localdate() + timedelta(days=1))
             self.initial.setdefault("time", time(10, 0))
             self.initial.setdefault("weekdays", [Weekday.MONDAY, Weekday.THURSDAY])
-            if user is not None and user.role == Role.ESTHETICIAN:
-                self.initial.setdefault("esthetician", user.pk)
-            for name in ("room", "device"):
-                first = self.fields[name].queryset.first()
-                if first is not None:
-                    self.initial.setdefault(name, first.pk)
+            _default_resources(self, user)
 
 
 class CheckInForm(forms.Form):
@@ -141,9 +147,4 @@ class SessionBookForm(forms.Form):
         if not self.is_bound:
             self.initial.setdefault("date", timezone.localdate() + timedelta(days=1))
             self.initial.setdefault("time", time(10, 0))
-            if user is not None and user.role == Role.ESTHETICIAN:
-                self.initial.setdefault("esthetician", user.pk)
-            for name in ("room", "device"):
-                first = self.fields[name].queryset.first()
-                if first is not None:
-                    self.initial.setdefault(name, first.pk)
+            _default_resources(self, user)
