@@ -70,7 +70,9 @@ def reminders_plan_booking(
     if plan is not None:
         rows.append(
             Reminder(
-                key=f"confirm:plan:{plan.pk}",
+                # Per booking of the series: a plan booked again after a cancellation
+                # gets its own confirmation.
+                key=f"confirm:plan:{plan.pk}:{sessions[0].pk}",
                 kind=Kind.BOOKING_CONFIRMATION,
                 client_id=client_id,
                 plan=plan,
@@ -114,7 +116,16 @@ def reminders_plan_change(*, session: Session, at: datetime | None = None) -> No
     if cancelled:
         pending.update(status=Status.CANCELLED, last_error="The session was cancelled.")
     else:
-        pending.update(due_at=hydration_before_due(session.start, booked_at=at))
+        due = hydration_before_due(session.start, booked_at=at)
+        if not pending.update(due_at=due):
+            # The prompt for the old time already went: the new time needs its own.
+            _upsert(
+                key=f"hydrate-before:{session.pk}:{session.sequence}",
+                kind=Kind.HYDRATION_BEFORE,
+                client_id=session.client_id,
+                session=session,
+                due_at=due,
+            )
     _upsert(
         key=f"confirm:session:{session.pk}:{session.sequence}",
         kind=Kind.BOOKING_CONFIRMATION,
@@ -139,6 +150,8 @@ def reminders_plan_completion(*, session: Session, at: datetime | None = None) -
     )
     if not _starts_maintenance_cycle(session):
         return
+    # Weeks later at the same time of day in the clinic, whatever the clocks did between.
+    local = timezone.localtime(at, clinic_zone())
     for kind, weeks in (
         (Kind.MAINTENANCE_DUE, settings.MAINTENANCE_DUE_WEEKS),
         (Kind.MAINTENANCE_OVERDUE, settings.MAINTENANCE_OVERDUE_WEEKS),
@@ -148,7 +161,7 @@ def reminders_plan_completion(*, session: Session, at: datetime | None = None) -
             kind=kind,
             client_id=session.client_id,
             session=session,
-            due_at=at + timedelta(weeks=weeks),
+            due_at=local + timedelta(weeks=weeks),
         )
 
 
