@@ -239,6 +239,13 @@ def _skip_reason(reminder: Reminder) -> str:
         and reminder.session.status != Session.Status.BOOKED
     ):
         return f"Skipped: the session is {reminder.session.get_status_display().lower()}."
+    if reminder.kind == Kind.BOOKING_CONFIRMATION and reminder.event == Event.BOOKED:
+        # A confirmation still waiting when everything it confirms was cancelled: the
+        # cancellation notice says what the client needs to know.
+        if reminder.session and reminder.session.status == Session.Status.CANCELLED:
+            return "Skipped: the session was cancelled before this confirmation went out."
+        if reminder.plan and not reminder.plan.sessions.live().exists():
+            return "Skipped: the series was cancelled before this confirmation went out."
     return ""
 
 
@@ -282,6 +289,13 @@ def _send_batch(ids: list[int], result: DispatchResult) -> None:
             try:
                 reminder_message(reminder, connection=connection).send()
             except (smtplib.SMTPException, OSError) as exc:
+                outcome = _retry_or_fail(reminder, f"{type(exc).__name__}: {exc}", now=now)
+                setattr(result, outcome, getattr(result, outcome) + 1)
+                continue
+            except Exception as exc:
+                # A row that cannot even be built (a template or data fault) must not hold
+                # up the rest of the batch: log it, retry it with backoff, then fail it.
+                logger.exception("Reminder %s could not be built or sent", reminder.pk)
                 outcome = _retry_or_fail(reminder, f"{type(exc).__name__}: {exc}", now=now)
                 setattr(result, outcome, getattr(result, outcome) + 1)
                 continue

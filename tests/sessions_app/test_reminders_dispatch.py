@@ -325,6 +325,44 @@ def test_a_hydration_prompt_for_a_session_no_longer_booked_is_skipped(clock, inb
     assert inbox.messages == []
 
 
+@pytest.mark.django_db
+def test_a_confirmation_for_a_session_cancelled_before_it_went_is_skipped(clock, inbox):
+    session = SessionFactory(status=Session.Status.CANCELLED)
+    stale = due(Kind.BOOKING_CONFIRMATION, session=session, client=session.client)
+    notice = due(
+        Kind.BOOKING_CONFIRMATION,
+        session=session,
+        client=session.client,
+        event=Reminder.Event.CANCELLED,
+        key="confirm:cancelled",
+    )
+
+    result = reminders_dispatch()
+
+    stale, notice = reload(stale, notice)
+    assert (result.sent, result.skipped) == (1, 1)
+    assert stale.status == Status.CANCELLED
+    assert "cancelled before this confirmation went out" in stale.last_error
+    assert notice.status == Status.SENT
+
+
+@pytest.mark.django_db
+def test_a_row_that_cannot_be_built_does_not_hold_up_the_batch(clock, inbox, settings):
+    broken = due(Kind.MAINTENANCE_DUE)
+    fine = due(Kind.HYDRATION_AFTER)
+    # An email kind with no templates: building it raises, not an SMTP error.
+    Reminder.objects.filter(pk=broken.pk).update(kind="no_such_kind")
+
+    result = reminders_dispatch()
+
+    broken, fine = reload(broken, fine)
+    assert result.sent == 1
+    assert fine.status == Status.SENT
+    assert broken.status == Status.SCHEDULED
+    assert "TemplateDoesNotExist" in broken.last_error
+    assert len(inbox.messages) == 1
+
+
 # Racing dispatchers (PostgreSQL row locks) ---------------------------------------------------
 def in_thread(target, *args):
     """Run ``target`` on its own thread (and so its own database connection)."""
