@@ -66,7 +66,8 @@ def test_keyboard_focus_is_visible_and_reaches_the_calendar(visit, page, booked_
             "(() => { const s = getComputedStyle(document.activeElement);"
             " return [document.activeElement.tagName, s.outlineStyle, s.outlineWidth]; })()"
         )
-        assert outline[1] != "none" and outline[2] != "0px", outline
+        assert outline[1] != "none", outline
+        assert outline[2] != "0px", outline
     # Keep tabbing until a session in the calendar has focus, then open it with Enter.
     for _ in range(40):
         if page.evaluate("document.activeElement.classList.contains('cal-item')"):
