@@ -62,3 +62,22 @@ def page_as(client, staff_by_role):
 @pytest.fixture
 def a_client(db):
     return ClientFactory(first_name="Ana", last_name="Lopez", email="ana.lopez@example.com")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Run tests that commit (live server, threads, Celery workers) after all the others,
+    as Django's own runner does: they end by emptying the tables, which would take the
+    age bands the migrations seeded away from the tests that follow. pytest-django
+    orders them so, but pytest-playwright regroups its browser tests first; put them
+    back, keeping the order otherwise."""
+
+    def commits(item) -> bool:
+        marker = item.get_closest_marker("django_db")
+        transactional = bool(
+            marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
+        )
+        fixtures = getattr(item, "fixturenames", ())
+        return transactional or "transactional_db" in fixtures or "live_server" in fixtures
+
+    items.sort(key=commits)

@@ -103,10 +103,10 @@ def test_client_list_last_page_has_no_next(desk):
     assert response.data["previous"] is not None
 
 
-@pytest.mark.parametrize("page", ["999", "0", "abc"])
-def test_client_list_page_out_of_range_answers_404(desk, page):
+@pytest.mark.parametrize("page_number", ["999", "0", "abc"])
+def test_client_list_page_out_of_range_answers_404(desk, page_number):
     ClientFactory.create_batch(3)
-    assert desk.get(url("client-list"), {"page": page}).status_code == 404
+    assert desk.get(url("client-list"), {"page": page_number}).status_code == 404
 
 
 @pytest.mark.parametrize(
