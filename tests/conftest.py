@@ -1,4 +1,7 @@
+from importlib import import_module
+
 import pytest
+from django.apps import apps
 from rest_framework.test import APIClient
 
 from clinic.roles import Role
@@ -64,6 +67,25 @@ def a_client(db):
     return ClientFactory(first_name="Ana", last_name="Lopez", email="ana.lopez@example.com")
 
 
+def _commits(item) -> bool:
+    """Does this test commit (live server, threads, Celery workers)?"""
+    marker = item.get_closest_marker("django_db")
+    transactional = bool(
+        marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
+    )
+    fixtures = getattr(item, "fixturenames", ())
+    return transactional or "transactional_db" in fixtures or "live_server" in fixtures
+
+
+@pytest.fixture(autouse=True)
+def _age_bands(request):
+    """A test that commits starts from tables emptied by the one before it: put back the
+    age bands the data migration seeds (idempotent), as every clinic has them."""
+    if _commits(request.node):
+        request.getfixturevalue("transactional_db")
+        import_module("protocols.migrations.0002_seed_age_bands").seed(apps, None)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
     """Run tests that commit (live server, threads, Celery workers) after all the others,
@@ -71,13 +93,4 @@ def pytest_collection_modifyitems(items):
     age bands the migrations seeded away from the tests that follow. pytest-django
     orders them so, but pytest-playwright regroups its browser tests first; put them
     back, keeping the order otherwise."""
-
-    def commits(item) -> bool:
-        marker = item.get_closest_marker("django_db")
-        transactional = bool(
-            marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
-        )
-        fixtures = getattr(item, "fixturenames", ())
-        return transactional or "transactional_db" in fixtures or "live_server" in fixtures
-
-    items.sort(key=commits)
+    items.sort(key=_commits)
