@@ -1,4 +1,7 @@
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
 from protocols import services
 from protocols.models import Plan, Protocol
@@ -21,6 +24,10 @@ class ProtocolSerializer(serializers.ModelSerializer):
         ]
 
 
+class MoveStartSerializer(serializers.Serializer):
+    min_age = serializers.IntegerField(min_value=1, max_value=150)
+
+
 class ProtocolViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -37,7 +44,17 @@ class ProtocolViewSet(
         "retrieve": "protocols.view",
         "update": "protocols.edit",
         "partial_update": "protocols.edit",
+        "move_start": "protocols.edit",
     }
+
+    @extend_schema(request=MoveStartSerializer, responses=ProtocolSerializer(many=True))
+    @action(detail=True, methods=["post"], url_path="move-start")
+    def move_start(self, request, pk=None):
+        """Move where this band starts; the band below then ends the year before."""
+        serializer = MoveStartSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.protocol_move_start(protocol=self.get_object(), **serializer.validated_data)
+        return Response(ProtocolSerializer(Protocol.objects.all(), many=True).data)
 
     def perform_update(self, serializer):
         serializer.instance = services.protocol_update(

@@ -26,3 +26,7 @@ class ProtocolForm(forms.Form):
     default_modality = forms.ChoiceField(
         label="Default modality", choices=Modality.choices, widget=forms.RadioSelect
     )
+
+
+class BoundaryForm(forms.Form):
+    min_age = forms.IntegerField(label="Starts at age", min_value=1, max_value=150)

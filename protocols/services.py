@@ -90,3 +90,23 @@ def plan_create(*, client: Client, start_date: date, by) -> Plan:
     plan = plan_build(client=client, start_date=start_date, by=by)
     plan.save()
     return plan
+
+
+@transaction.atomic
+def protocol_move_start(*, protocol: Protocol, min_age: int) -> Protocol:
+    """Move the age at which a band starts, and with it the end of the band below, so
+    the boundary they share moves in one step and no gap or overlap ever exists."""
+    bands = list(Protocol.objects.select_for_update().order_by("min_age"))
+    band = next(b for b in bands if b.pk == protocol.pk)
+    below = next((b for b in bands if b.max_age == band.min_age - 1), None)
+    if below is None:
+        raise RuleViolation("The youngest band always starts at age 0.", field="min_age")
+    band.min_age, below.max_age = min_age, min_age - 1
+    problems = band_problems(Band(b.name, b.min_age, b.max_age) for b in bands)
+    if min_age <= below.min_age:
+        problems.insert(0, f"{below.name} would have no ages left.")
+    if problems:
+        raise RuleViolation(" ".join(problems), field="min_age")
+    below.save(update_fields=["max_age"])
+    band.save(update_fields=["min_age"])
+    return band

@@ -2,13 +2,14 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.functional import cached_property
+from django.views import View
 from django.views.generic import FormView, ListView
 
 from clinic.errors import RuleViolation
 from clinic.forms import form_add_error
 from clinic.permissions import RoleRequiredMixin
 from protocols import services
-from protocols.forms import ProtocolForm
+from protocols.forms import BoundaryForm, ProtocolForm
 from protocols.models import Protocol
 
 
@@ -16,6 +17,38 @@ class ProtocolListView(RoleRequiredMixin, ListView):
     permission = "protocols.view"
     model = Protocol
     template_name = "protocols/protocol_list.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        bands = list(context["object_list"])
+        # Each shared boundary: the band above and the band below it.
+        context["boundaries"] = list(zip(bands[1:], bands, strict=False))
+        return context
+
+
+class ProtocolMoveStartView(RoleRequiredMixin, View):
+    """Move the boundary between two neighbouring bands in one step."""
+
+    permission = "protocols.edit"
+    http_method_names = ["post"]
+
+    def post(self, request, pk: int):
+        protocol = get_object_or_404(Protocol, pk=pk)
+        form = BoundaryForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, f"{protocol.name}: enter the age the band starts at.")
+            return redirect("protocols:list")
+        try:
+            services.protocol_move_start(protocol=protocol, min_age=form.cleaned_data["min_age"])
+        except RuleViolation as error:
+            messages.error(request, f"Not moved: {error.message}")
+            return redirect("protocols:list")
+        messages.success(
+            request,
+            f"{protocol.name} now starts at age {form.cleaned_data['min_age']}; the band below "
+            "ends the year before. Plans already made keep their numbers.",
+        )
+        return redirect("protocols:list")
 
 
 class ProtocolUpdateView(RoleRequiredMixin, FormView):
