@@ -31,7 +31,7 @@ seed: migrate
 
 run: seed
 	@echo ""
-	@echo "  Clinic app: http://127.0.0.1:8000/   (API docs: /api/docs/, admin for managers: /admin/)"
+	@echo "  Clinic app: http://127.0.0.1:$${WEB_PORT:-8000}/   (API docs: /api/docs/, admin for managers: /admin/)"
 	@echo "  Log in with one of the demo logins printed above."
 	@echo "  Emails are written to $(CURDIR)/var/emails"
 	@echo "  Ctrl-C stops the web server, the Celery worker and Celery beat."
