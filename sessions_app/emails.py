@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import timezone
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vCalAddress
 
 from sessions_app.availability import clinic_zone
 from sessions_app.links import link_url
@@ -115,6 +115,9 @@ def session_calendar(sessions: list[Session], *, cancel: bool = False) -> bytes:
         event.add("dtend", timezone.localtime(session.end, zone))
         event.add("summary", f"Microcurrent facial at {settings.CLINIC_NAME}")
         event.add("location", settings.CLINIC_ADDRESS)
+        organizer = vCalAddress(f"mailto:{settings.DEFAULT_FROM_EMAIL}")
+        organizer.params["CN"] = settings.CLINIC_NAME
+        event.add("organizer", organizer)
         event.add("status", "CANCELLED" if cancel else "CONFIRMED")
         calendar.add_component(event)
     calendar.add_missing_timezones()

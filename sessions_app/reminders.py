@@ -226,6 +226,25 @@ def _retry_or_fail(reminder: Reminder, error: str, *, now: datetime) -> str:
     return "retried"
 
 
+def _text(value) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def describe_send_error(exc: Exception) -> str:
+    """What went wrong, in words a manager can read (the server's code kept for support)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        refused = "; ".join(
+            f"{address} ({code} {_text(message)})"
+            for address, (code, message) in exc.recipients.items()
+        )
+        return f"The mail server refused the address: {refused}."
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"The mail server answered {exc.smtp_code} {_text(exc.smtp_error)}."
+    if isinstance(exc, smtplib.SMTPException):
+        return f"The mail server stopped the send: {_text(exc)}."
+    return f"Could not reach the mail server: {exc}."
+
+
 def _skip_reason(reminder: Reminder) -> str:
     client = reminder.client
     if reminder.kind in MAINTENANCE_KINDS and client.unsubscribed_at:
@@ -289,7 +308,7 @@ def _send_batch(ids: list[int], result: DispatchResult) -> None:
             try:
                 reminder_message(reminder, connection=connection).send()
             except (smtplib.SMTPException, OSError) as exc:
-                outcome = _retry_or_fail(reminder, f"{type(exc).__name__}: {exc}", now=now)
+                outcome = _retry_or_fail(reminder, describe_send_error(exc), now=now)
                 setattr(result, outcome, getattr(result, outcome) + 1)
                 continue
             except Exception as exc:

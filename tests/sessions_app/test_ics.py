@@ -96,6 +96,9 @@ def test_a_series_confirmation_has_one_event_per_session(series):
     assert {str(e["STATUS"]) for e in found} == {"CONFIRMED"}
     assert {e.decoded("SEQUENCE") for e in found} == {0}
     assert {str(e["LOCATION"]) for e in found} == {"210 Valencia Street, San Francisco, CA 94103"}
+    # iTIP: a REQUEST names its organizer, so calendar programs accept updates from it.
+    assert {str(e["ORGANIZER"]) for e in found} == {"mailto:clinic@example.com"}
+    assert {e["ORGANIZER"].params["CN"] for e in found} == {"Lumen Microcurrent Studio"}
 
 
 def test_event_times_are_clinic_local_across_spring_forward(series):
