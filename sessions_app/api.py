@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from protocols.api import PlanSerializer
 from protocols.services import plan_create
-from sessions_app import selectors, services
+from sessions_app import resource_services, selectors, services
 from sessions_app.availability import local_datetime
 from sessions_app.models import ClosedDay, Device, Reminder, Room, Session, WorkingHours
 from sessions_app.serializers import (
@@ -38,39 +38,73 @@ RESOURCE_PERMISSIONS = {
 NO_DELETE = ["get", "post", "put", "patch", "head", "options"]
 
 
-class RoomViewSet(viewsets.ModelViewSet):
+class ResourceViewSet(viewsets.ModelViewSet):
+    """Writes go through ``resource_services``, the same rules and messages as the
+    clinic set-up pages; the serializer only checks the shape of the input."""
+
+    role_permissions = RESOURCE_PERMISSIONS
+
+    def save(self, instance, data: dict):
+        raise NotImplementedError
+
+    def perform_create(self, serializer):
+        serializer.instance = self.save(None, serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = self.save(serializer.instance, serializer.validated_data)
+
+
+class RoomViewSet(ResourceViewSet):
     """Treatment rooms; managers create and edit them."""
 
     queryset = Room.objects.all()
     serializer_class = RoomSerializer
-    role_permissions = RESOURCE_PERMISSIONS
     http_method_names = NO_DELETE
 
+    def save(self, instance, data):
+        return resource_services.room_save(room=instance, **data)
 
-class DeviceViewSet(viewsets.ModelViewSet):
+
+class DeviceViewSet(ResourceViewSet):
     """Microcurrent devices; managers create them and take them out of service."""
 
     queryset = Device.objects.all()
     serializer_class = DeviceSerializer
-    role_permissions = RESOURCE_PERMISSIONS
     http_method_names = NO_DELETE
 
+    def save(self, instance, data):
+        return resource_services.device_save(device=instance, **data)
 
-class WorkingHoursViewSet(viewsets.ModelViewSet):
+
+class WorkingHoursViewSet(ResourceViewSet):
     """Each esthetician's hours per weekday (Monday = 0), in clinic time."""
 
     queryset = WorkingHours.objects.select_related("esthetician")
     serializer_class = WorkingHoursSerializer
-    role_permissions = RESOURCE_PERMISSIONS
     filterset_fields = ["esthetician", "weekday"]
 
+    def save(self, instance, data):
+        # A PATCH names only what changes; the service checks the whole shift.
+        fields = resource_services.WORKING_HOURS_FIELDS
+        current = {} if instance is None else {name: getattr(instance, name) for name in fields}
+        return resource_services.working_hours_save(working_hours=instance, **{**current, **data})
 
-class ClosedDayViewSet(viewsets.ModelViewSet):
-    """Days the clinic is closed; nothing can be booked on them."""
+    def perform_destroy(self, instance):
+        resource_services.working_hours_remove(working_hours=instance)
+
+
+class ClosedDayViewSet(ResourceViewSet):
+    """Days the clinic is closed; nothing can be booked on them. Add or remove a day."""
 
     queryset = ClosedDay.objects.all()
     serializer_class = ClosedDaySerializer
-    role_permissions = RESOURCE_PERMISSIONS
+    http_method_names = ["get", "post", "delete", "head", "options"]
+
+    def save(self, instance, data):
+        return resource_services.closed_day_add(**data)
+
+    def perform_destroy(self, instance):
+        resource_services.closed_day_remove(closed_day=instance)
 
 
 class SessionFilter(filters.FilterSet):

@@ -1,0 +1,77 @@
+"""The resource API writes through the same services as the set-up pages: same rules,
+same messages."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from clinic.roles import Role
+from sessions_app.models import ClosedDay, WorkingHours
+from tests.factories import RoomFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+SHIFT = {"weekday": 0, "starts_at": "09:00", "ends_at": "17:00"}
+
+
+@pytest.fixture
+def esme():
+    return UserFactory(
+        username="esme", role=Role.ESTHETICIAN, first_name="Esme", last_name="Carter"
+    )
+
+
+def test_a_second_shift_on_one_weekday_is_refused_with_the_pages_message(api_as, esme):
+    api = api_as(Role.MANAGER)
+    assert (
+        api.post(
+            "/api/working-hours/", {**SHIFT, "esthetician": esme.pk}, format="json"
+        ).status_code
+        == 201
+    )
+    response = api.post("/api/working-hours/", {**SHIFT, "esthetician": esme.pk}, format="json")
+    assert response.status_code == 400
+    assert response.json()["weekday"] == [
+        "Esme Carter already has a shift on Mondays. Edit that shift instead."
+    ]
+    assert WorkingHours.objects.count() == 1
+
+
+def test_patching_a_shift_checks_the_whole_shift(api_as, esme):
+    shift = WorkingHours.objects.create(
+        esthetician=esme, weekday=0, starts_at="09:00", ends_at="17:00"
+    )
+    api = api_as(Role.MANAGER)
+    response = api.patch(f"/api/working-hours/{shift.pk}/", {"ends_at": "08:00"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["ends_at"] == ["The shift must end after it starts."]
+    response = api.patch(f"/api/working-hours/{shift.pk}/", {"ends_at": "19:00"}, format="json")
+    assert response.status_code == 200
+    shift.refresh_from_db()
+    assert shift.ends_at.hour == 19
+
+
+def test_a_past_day_cannot_be_closed_through_the_api(api_as):
+    past = (timezone.localdate() - timedelta(days=1)).isoformat()
+    response = api_as(Role.MANAGER).post("/api/closed-days/", {"date": past}, format="json")
+    assert response.status_code == 400
+    assert "past" in response.json()["date"][0]
+    assert not ClosedDay.objects.exists()
+
+
+def test_a_closed_day_is_added_and_removed_through_the_api(api_as):
+    api = api_as(Role.MANAGER)
+    day = (timezone.localdate() + timedelta(days=3)).isoformat()
+    created = api.post("/api/closed-days/", {"date": day, "reason": "Training"}, format="json")
+    assert created.status_code == 201
+    assert api.post("/api/closed-days/", {"date": day}, format="json").status_code == 400
+    assert api.delete(f"/api/closed-days/{created.json()['id']}/").status_code == 204
+    assert not ClosedDay.objects.exists()
+
+
+def test_a_room_name_taken_is_a_400_naming_the_field(api_as):
+    RoomFactory(name="Willow room")
+    response = api_as(Role.MANAGER).post("/api/rooms/", {"name": "Willow room"}, format="json")
+    assert response.status_code == 400
+    assert "name" in response.json()
