@@ -48,15 +48,19 @@ def client_current_screening(*, client: Client, at: datetime) -> Screening | Non
     Reads ``client.screenings.all()`` so a prefetch (see ``clients_for_eligibility``)
     serves a whole list with one query.
     """
-    latest = _latest_screening(client, at)
-    if latest is None or at >= latest.recorded_at + screening_validity():
-        return None
-    return latest
+    return _current(_latest_screening(client, at), at)
 
 
 def _latest_screening(client: Client, at: datetime) -> Screening | None:
     taken = [s for s in client.screenings.all() if s.recorded_at <= at]
     return max(taken, key=lambda s: (s.recorded_at, s.pk)) if taken else None
+
+
+def _current(screening: Screening | None, at: datetime) -> Screening | None:
+    """The screening if it is still current at ``at`` (SCREENING_VALID_DAYS), else None."""
+    if screening is None or at >= screening.recorded_at + screening_validity():
+        return None
+    return screening
 
 
 def client_eligibility(*, client: Client, at: datetime | None = None) -> ClientEligibility:
@@ -68,8 +72,7 @@ def client_eligibility(*, client: Client, at: datetime | None = None) -> ClientE
     at = at or timezone.now()
     today = timezone.localdate(at)
     latest = _latest_screening(client, at)
-    current = latest is not None and at < latest.recorded_at + screening_validity()
-    screening = latest if current else None
+    screening = _current(latest, at)
     clearances = [
         ClearanceFact(
             physician=c.physician,
