@@ -46,11 +46,9 @@ def check_bookable(
         raise NotEligible(eligibility.outcome, eligibility.reasons)
 
 
-def clash_error(clashes: Sequence[Clash], *, nothing_booked: str = "") -> BookingClash:
+def clash_error(clashes: Sequence[Clash]) -> BookingClash:
     what = "; ".join(c.message for c in clashes)
-    return BookingClash(
-        f"The slot is taken: {what}{nothing_booked}", [c.as_dict() for c in clashes]
-    )
+    return BookingClash(f"The slot is taken: {what}", [c.as_dict() for c in clashes])
 
 
 def _insert(sessions: list[Session], diary_args: dict) -> list[Session]:

@@ -169,12 +169,10 @@ class SeriesBookView(RoleRequiredMixin, FormView):
         context["client"] = self.client
         context["eligibility"] = client_eligibility(client=self.client)
         form = context["form"]
-        start = (
-            form.cleaned_data.get("start_date")
-            if form.is_bound and hasattr(form, "cleaned_data")
-            else None
+        # The plan shown follows the start date typed, once it is a valid date.
+        start = getattr(form, "cleaned_data", {}).get("start_date") or form.initial.get(
+            "start_date"
         )
-        start = start or form.initial.get("start_date")
         try:
             context["plan"] = plan_build(client=self.client, start_date=start, by=self.request.user)
         except DomainError:
