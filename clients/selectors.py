@@ -104,17 +104,23 @@ def _no_screening_reason(latest: Screening | None) -> str:
     )
 
 
-def clients_for_eligibility(queryset: QuerySet[Client]) -> QuerySet[Client]:
-    """Prefetch what ``client_eligibility`` reads, so a list costs a fixed number of queries."""
-    return queryset.prefetch_related(
+def eligibility_prefetches(path: str = "") -> list[Prefetch]:
+    """What ``client_eligibility`` reads, as prefetches; ``path`` reaches the client from
+    another model (``"client__"`` on sessions)."""
+    return [
         Prefetch(
-            "screenings",
+            f"{path}screenings",
             queryset=Screening.objects.select_related("recorded_by").order_by(
                 "-recorded_at", "-id"
             ),
         ),
-        Prefetch("clearances", queryset=Clearance.objects.order_by("-issued_on", "-id")),
-    )
+        Prefetch(f"{path}clearances", queryset=Clearance.objects.order_by("-issued_on", "-id")),
+    ]
+
+
+def clients_for_eligibility(queryset: QuerySet[Client]) -> QuerySet[Client]:
+    """Prefetch what ``client_eligibility`` reads, so a list costs a fixed number of queries."""
+    return queryset.prefetch_related(*eligibility_prefetches())
 
 
 def client_search(*, query: str = "") -> QuerySet[Client]:

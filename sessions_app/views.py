@@ -7,15 +7,18 @@ from datetime import date, timedelta
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.views.generic import FormView, TemplateView
 
-from clients.models import Clearance, Client, Screening
-from clients.selectors import client_eligibility, clients_for_eligibility
+from clients.models import Client
+from clients.selectors import (
+    client_eligibility,
+    clients_for_eligibility,
+    eligibility_prefetches,
+)
 from clinic.errors import BookingClash, DomainError
 from clinic.forms import form_add_error
 from clinic.models import User
@@ -43,10 +46,7 @@ def _parse_day(value: str | None) -> date:
 
 def _with_client_eligibility(queryset):
     """Sessions plus what the eligibility badge of each client needs, in fixed queries."""
-    return queryset.prefetch_related(
-        Prefetch("client__screenings", queryset=Screening.objects.order_by("-recorded_at")),
-        Prefetch("client__clearances", queryset=Clearance.objects.order_by("-issued_on")),
-    )
+    return queryset.prefetch_related(*eligibility_prefetches("client__"))
 
 
 def _badged(sessions) -> list[tuple[Session, object]]:
