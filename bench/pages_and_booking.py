@@ -39,10 +39,10 @@ from django.utils import timezone
 from clients.models import Client, Screening
 from clinic.models import User
 from clinic.roles import Role
-from protocols.services import plan_create
 from sessions_app import services
 from sessions_app.availability import local_datetime
 from sessions_app.models import Device, Room, Session, WorkingHours
+from sessions_app.plans import plan_create
 
 
 def load(n_clients: int) -> tuple[User, list[Room], list[Device]]:

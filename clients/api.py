@@ -6,7 +6,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -20,6 +20,7 @@ from clients.serializers import (
     ScreeningInputSerializer,
     ScreeningSerializer,
 )
+from clinic.parsers import JSONParser
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +70,10 @@ class ClientViewSet(
         answer = selectors.client_eligibility(client=client)
         return Response(EligibilitySerializer(answer).data)
 
-    @extend_schema(request=ScreeningInputSerializer, responses={201: ScreeningSerializer})
+    @extend_schema(methods=["GET"], responses=ScreeningSerializer(many=True))
+    @extend_schema(
+        methods=["POST"], request=ScreeningInputSerializer, responses={201: ScreeningSerializer}
+    )
     @action(detail=True, methods=["get", "post"])
     def screenings(self, request, pk=None):
         client = self.get_object()
@@ -82,7 +86,10 @@ class ClientViewSet(
         )
         return Response(ScreeningSerializer(screening).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=ClearanceInputSerializer, responses={201: ClearanceSerializer})
+    @extend_schema(methods=["GET"], responses=ClearanceSerializer(many=True))
+    @extend_schema(
+        methods=["POST"], request=ClearanceInputSerializer, responses={201: ClearanceSerializer}
+    )
     @action(
         detail=True,
         methods=["get", "post"],

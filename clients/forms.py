@@ -2,8 +2,9 @@ from django import forms
 from django.conf import settings
 
 from clients.models import Client
-from clients.rules import CLEARABLE, CONDITION_LABELS
+from clients.rules import CLEARABLE, CONDITION_LABELS, unanswered_message
 from clients.services import DOCUMENT_TYPES
+from clinic.dates import validate_calendar_date
 
 
 class DateInput(forms.DateInput):
@@ -26,28 +27,37 @@ class ClientForm(forms.ModelForm):
 
 
 class YesNoField(forms.TypedChoiceField):
-    """A required yes/no question: the staff member must answer it, not skip it."""
+    """A required yes/no question: the staff member must answer it, not skip it.
+
+    Two radios with neither ticked, never a checkbox: an unticked box cannot be told
+    from "No", and a missing answer must be an error (SPEC, "Contraindication
+    screening")."""
 
     widget = forms.RadioSelect
 
-    def __init__(self, **kwargs):
+    def __init__(self, *, answer: str, **kwargs):
         super().__init__(
             choices=[("yes", "Yes"), ("no", "No")],
             coerce=lambda value: value == "yes",
             empty_value=None,
+            error_messages={"required": unanswered_message(answer)},
             **kwargs,
         )
 
 
 class ScreeningForm(forms.Form):
-    pacemaker = YesNoField(label="Does the client have a cardiac pacemaker?")
-    pregnant = YesNoField(label="Is the client pregnant, or could she be?")
+    pacemaker = YesNoField(answer="pacemaker", label="Does the client have a cardiac pacemaker?")
+    pregnant = YesNoField(answer="pregnant", label="Is the client pregnant, or could she be?")
     neurological_disorder = YesNoField(
-        label="Does the client have a neurological disorder such as epilepsy?"
+        answer="neurological_disorder",
+        label="Does the client have a neurological disorder such as epilepsy?",
     )
-    recent_surgery = YesNoField(label="")
-    cancer_treatment = YesNoField(label="")
-    implanted_defibrillator = YesNoField(label="Does the client have an implanted defibrillator?")
+    recent_surgery = YesNoField(answer="recent_surgery", label="")
+    cancer_treatment = YesNoField(answer="cancer_treatment", label="")
+    implanted_defibrillator = YesNoField(
+        answer="implanted_defibrillator",
+        label="Does the client have an implanted defibrillator?",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -66,11 +76,14 @@ class ClearanceForm(forms.Form):
     physician = forms.CharField(
         label="Physician", max_length=200, help_text="The doctor who signed the clearance."
     )
-    issued_on = forms.DateField(label="Issued on", widget=DateInput())
+    issued_on = forms.DateField(
+        label="Issued on", widget=DateInput(), validators=[validate_calendar_date]
+    )
     expires_on = forms.DateField(
         label="Expires on",
         required=False,
         widget=DateInput(),
+        validators=[validate_calendar_date],
         help_text=f"Leave empty for {settings.CLEARANCE_VALID_MONTHS} months after the issue date.",
     )
     conditions = forms.MultipleChoiceField(

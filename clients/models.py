@@ -157,3 +157,29 @@ class Clearance(models.Model):
     @property
     def condition_labels(self) -> list[str]:
         return [CONDITION_LABELS[Condition(code)] for code in self.conditions]
+
+
+HEALTH_CHANGE_NOTE_MAX_LENGTH = 1000
+
+
+class HealthChange(models.Model):
+    """A change in health the client reported at check-in (SPEC, "Contraindication
+    screening"). Until a screening is recorded after it, the client's eligibility is
+    ``screening_required`` (``clients.selectors.client_eligibility``). Never edited; the
+    session it was reported at points here (``Session.health_change``), because
+    ``clients`` knows nothing of sessions."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="health_changes")
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reported_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # What the client said, if staff wrote it down; the new screening holds the answers.
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-reported_at", "-id"]
+        get_latest_by = "reported_at"
+
+    def __str__(self) -> str:
+        return f"Health change of {self.client_id} reported {self.reported_at:%Y-%m-%d %H:%M}"

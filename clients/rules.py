@@ -56,6 +56,14 @@ CONDITION_LABELS: dict[Condition, str] = {
     Condition.IMPLANTED_DEFIBRILLATOR: "Implanted defibrillator",
 }
 
+
+def unanswered_message(answer_field: str) -> str:
+    """Every answer is required (SPEC, "Contraindication screening"): a question left
+    out is an error, never a "No". One wording for the API and the screening page."""
+    label = CONDITION_LABELS[ANSWER_CONDITIONS[answer_field]].lower()
+    return f"Answer the question about {label}: yes or no. A missing answer is never read as No."
+
+
 REASONS: dict[Condition, str] = {
     Condition.PACEMAKER: (
         "You have a cardiac pacemaker. Microcurrent can interfere with it, so we cannot treat you."

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import formats, timezone
 
-from clients.models import Clearance, Client, Screening
+from clients.models import Clearance, Client, HealthChange, Screening
 from clients.rules import CONDITION_LABELS, ClearanceFact, Eligibility, eligibility_decide
 
 
@@ -20,6 +20,8 @@ class ClientEligibility:
     eligibility: Eligibility
     screening: Screening | None
     screening_valid_until: datetime | None
+    # A change in health reported after the last screening: it voids that screening.
+    health_change: HealthChange | None = None
 
     @property
     def outcome(self) -> str:
@@ -67,12 +69,16 @@ def client_eligibility(*, client: Client, at: datetime | None = None) -> ClientE
     """May this client be treated at ``at``? (SPEC, "Contraindication screening".)
 
     From the current screening and the clearances unexpired on that day in
-    clinic time. With no current screening the outcome is ``screening_required``.
+    clinic time. With no current screening the outcome is ``screening_required``; so
+    it is after a change in health reported at check-in, until a screening is
+    recorded after the report (SPEC: "a reported change is recorded and the client
+    needs a new screening before any check-in or booking").
     """
     at = at or timezone.now()
     today = timezone.localdate(at)
     latest = _latest_screening(client, at)
-    screening = _current(latest, at)
+    change = _pending_health_change(client, at, latest)
+    screening = None if change else _current(latest, at)
     clearances = [
         ClearanceFact(
             physician=c.physician,
@@ -85,12 +91,43 @@ def client_eligibility(*, client: Client, at: datetime | None = None) -> ClientE
     eligibility = eligibility_decide(
         screening.result if screening else None,
         clearances,
-        no_screening_reason=_no_screening_reason(latest),
+        no_screening_reason=_health_change_reason(change)
+        if change
+        else _no_screening_reason(latest),
     )
     return ClientEligibility(
         eligibility=eligibility,
         screening=screening,
         screening_valid_until=screening.recorded_at + screening_validity() if screening else None,
+        health_change=change,
+    )
+
+
+def _pending_health_change(
+    client: Client, at: datetime, latest: Screening | None
+) -> HealthChange | None:
+    """The latest change in health reported at or before ``at`` if no screening was
+    recorded after it (``latest`` is the latest screening at ``at``). Reads
+    ``client.health_changes.all()``, so a prefetch serves a whole list.
+
+    Strictly after: a screening stamped the same instant as the report does not clear it.
+    """
+    reported = [c for c in client.health_changes.all() if c.reported_at <= at]
+    if not reported:
+        return None
+    change = max(reported, key=lambda c: (c.reported_at, c.pk))
+    if latest is not None and latest.recorded_at > change.reported_at:
+        return None
+    return change
+
+
+def _health_change_reason(change: HealthChange) -> str:
+    reported = formats.date_format(timezone.localtime(change.reported_at), "M j, Y, g:i A")
+    who = change.reported_by.get_full_name() or change.reported_by.username
+    note = f' ("{change.note}")' if change.note else ""
+    return (
+        f"A change in health was reported at check-in on {reported}{note}, recorded by {who}. "
+        "Screen the client again before booking or treatment."
     )
 
 
@@ -115,6 +152,12 @@ def eligibility_prefetches(path: str = "") -> list[Prefetch]:
             ),
         ),
         Prefetch(f"{path}clearances", queryset=Clearance.objects.order_by("-issued_on", "-id")),
+        Prefetch(
+            f"{path}health_changes",
+            queryset=HealthChange.objects.select_related("reported_by").order_by(
+                "-reported_at", "-id"
+            ),
+        ),
     ]
 
 

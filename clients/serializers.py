@@ -1,7 +1,15 @@
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from clients.models import Clearance, Client, Screening
-from clients.rules import ANSWER_FIELDS, CLEARABLE_CODES, CONDITION_CODES, Outcome
+from clients.rules import (
+    ANSWER_FIELDS,
+    CLEARABLE_CODES,
+    CONDITION_CODES,
+    Outcome,
+    unanswered_message,
+)
+from clinic.dates import validate_calendar_date
 
 
 class ClientSerializer(serializers.ModelSerializer):
@@ -22,8 +30,13 @@ class ClientSerializer(serializers.ModelSerializer):
 
 
 class StrictBooleanField(serializers.BooleanField):
-    """A screening answer is true or false: not 1, not "yes", never left to guess."""
+    """A screening answer is true or false: not 1, not "yes", never left to guess.
 
+    DRF's ``BooleanField`` reads a field missing from a form-encoded or multipart body
+    as False (``default_empty_html``), which would turn a question left out into a
+    silent "No". Here it is missing in every content type, so ``required`` holds."""
+
+    default_empty_html = empty
     default_error_messages = {"invalid": "Must be true or false."}
 
     def to_internal_value(self, data):
@@ -34,13 +47,19 @@ class StrictBooleanField(serializers.BooleanField):
         self.fail("invalid")
 
 
+def screening_answer(name: str) -> StrictBooleanField:
+    return StrictBooleanField(error_messages={"required": unanswered_message(name)})
+
+
 class ScreeningInputSerializer(serializers.Serializer):
-    pacemaker = StrictBooleanField()
-    pregnant = StrictBooleanField()
-    neurological_disorder = StrictBooleanField()
-    recent_surgery = StrictBooleanField()
-    cancer_treatment = StrictBooleanField()
-    implanted_defibrillator = StrictBooleanField()
+    """The six answers, each required (SPEC: a missing answer is an error, never a "No")."""
+
+    pacemaker = screening_answer("pacemaker")
+    pregnant = screening_answer("pregnant")
+    neurological_disorder = screening_answer("neurological_disorder")
+    recent_surgery = screening_answer("recent_surgery")
+    cancer_treatment = screening_answer("cancer_treatment")
+    implanted_defibrillator = screening_answer("implanted_defibrillator")
 
 
 class ScreeningSerializer(serializers.ModelSerializer):
@@ -71,8 +90,10 @@ class ScreeningSerializer(serializers.ModelSerializer):
 
 class ClearanceInputSerializer(serializers.Serializer):
     physician = serializers.CharField(max_length=200)
-    issued_on = serializers.DateField()
-    expires_on = serializers.DateField(required=False, allow_null=True)
+    issued_on = serializers.DateField(validators=[validate_calendar_date])
+    expires_on = serializers.DateField(
+        required=False, allow_null=True, validators=[validate_calendar_date]
+    )
     conditions = serializers.ListField(
         child=serializers.ChoiceField(choices=CONDITION_CODES), allow_empty=False
     )

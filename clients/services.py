@@ -12,7 +12,13 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from clients.models import Clearance, Client, Screening
+from clients.models import (
+    HEALTH_CHANGE_NOTE_MAX_LENGTH,
+    Clearance,
+    Client,
+    HealthChange,
+    Screening,
+)
 from clients.rules import (
     ANSWER_FIELDS,
     CLEARABLE,
@@ -145,3 +151,21 @@ def _document_content_type(document: UploadedFile) -> str:
     if kind is None or kind.mime not in DOCUMENT_TYPES:
         raise RuleViolation("The document must be a PDF, JPEG or PNG file.", field="document")
     return kind.mime
+
+
+def health_change_record(
+    *, client: Client, by, note: str = "", at: datetime | None = None
+) -> HealthChange:
+    """Record a change in health the client reports (SPEC: "a reported change is recorded
+    and the client needs a new screening before any check-in or booking"). The
+    eligibility selector reads it; a screening recorded after it clears it."""
+    note = note.strip()
+    if len(note) > HEALTH_CHANGE_NOTE_MAX_LENGTH:
+        raise RuleViolation(
+            f"Keep the note to at most {HEALTH_CHANGE_NOTE_MAX_LENGTH} characters "
+            f"(it has {len(note)}); the new screening records the details.",
+            field="note",
+        )
+    return HealthChange.objects.create(
+        client=client, reported_by=by, reported_at=at or timezone.now(), note=note
+    )

@@ -4,11 +4,26 @@ Services raise these; the API handler below and the pages' forms turn them into
 a 400 or 409 naming the field or the clash, with the same message.
 """
 
+import logging
+
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import JsonResponse
+from django.views import defaults
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
+
+from clinic import views as pages
+
+logger = logging.getLogger("clinic.api")
+
+API_PREFIX = "/api/"
+
+SERVER_ERROR_MESSAGE = (
+    "Something went wrong on our side and nothing was changed. Please try again; "
+    "if it keeps happening, tell the clinic's manager."
+)
 
 
 class DomainError(Exception):
@@ -41,7 +56,52 @@ def api_exception_handler(exc, context):
         return Response(exc.as_dict(), status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
         return Response(as_serializer_error(exc), status=status.HTTP_400_BAD_REQUEST)
-    return exception_handler(exc, context)
+    response = exception_handler(exc, context)
+    if response is not None:
+        return response
+    # A bug, not bad input: log it with its traceback and answer JSON, as every other
+    # API error is. clinic.idempotency rolls back a write that answers 500.
+    request = context.get("request")
+    logger.error(
+        "Unexpected error answering %s %s",
+        getattr(request, "method", "?"),
+        getattr(request, "path", "?"),
+        exc_info=exc,
+    )
+    return Response({"detail": SERVER_ERROR_MESSAGE}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+# Django's own error views (a URL no route matches, an error outside any API view):
+# JSON under /api/, the HTML pages everywhere else.
+
+
+def is_api_request(request) -> bool:
+    return request.path_info.startswith(API_PREFIX)
+
+
+def bad_request(request, exception=None):
+    if is_api_request(request):
+        return JsonResponse({"detail": "Bad request."}, status=400)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception=None):
+    if is_api_request(request):
+        message = str(exception) if exception and str(exception) else "Permission denied."
+        return JsonResponse({"detail": message}, status=403)
+    return pages.permission_denied(request, exception)
+
+
+def not_found(request, exception=None):
+    if is_api_request(request):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return pages.page_not_found(request, exception)
+
+
+def server_error(request):
+    if is_api_request(request):
+        return JsonResponse({"detail": SERVER_ERROR_MESSAGE}, status=500)
+    return pages.server_error(request)
 
 
 class NotEligible(RuleViolation):

@@ -32,3 +32,32 @@ class User(AbstractUser):
     @property
     def is_manager(self) -> bool:
         return self.is_active and (self.is_superuser or self.role == Role.MANAGER)
+
+
+class IdempotencyKey(models.Model):
+    """An ``Idempotency-Key`` a member of staff sent with a write under ``/api/``, and the
+    answer it got, so that a retried request gets that answer again instead of booking twice.
+
+    The row is inserted before the view runs and in the same transaction as the change it
+    guards (see ``clinic.idempotency``): a concurrent duplicate waits on the unique key and
+    then replays the answer; a request that fails leaves no row behind.
+    """
+
+    user = models.ForeignKey("clinic.User", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    # SHA-256 of the method, path, content type and body: the same key with another
+    # request is refused rather than answered with the first one's result.
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(default=0)
+    content_type = models.CharField(max_length=200, blank=True)
+    body = models.BinaryField(default=b"")
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_once_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.user_id})"

@@ -35,6 +35,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "sessions.cancel": frozenset({FD, ES, MG}),
     "sessions.no_show": frozenset({FD, ES, MG}),
     "sessions.treat": frozenset({ES, MG}),
+    # Plans: whoever books a series may cancel the plan (and its booked sessions).
+    "plans.cancel": frozenset({FD, ES, MG}),
     # Reminders: managers watch delivery and resend failures; the front desk (and the
     # estheticians) see who is due a maintenance boost.
     "reminders.view": frozenset({MG}),

@@ -53,6 +53,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, so it wraps only the view and its answer: one transaction per API write,
+    # answer included, and Idempotency-Key replay (clinic.idempotency).
+    "clinic.idempotency.ApiWriteMiddleware",
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -180,6 +183,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sessions_app.tasks.dispatch_due_reminders",
         "schedule": env.float("REMINDER_DISPATCH_EVERY_SECONDS", default=60.0),
     },
+    "purge-expired-idempotency-keys": {
+        "task": "clinic.tasks.purge_expired_idempotency_keys",
+        "schedule": 3600.0,
+    },
 }
 
 # REST API ----------------------------------------------------------------------
@@ -192,9 +199,16 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": [
+        "clinic.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "clinic.schema.ClinicAutoSchema",
     "EXCEPTION_HANDLER": "clinic.errors.api_exception_handler",
 }
+# How long an Idempotency-Key and its stored answer are kept (clinic.idempotency).
+IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Microcurrent clinic session manager API",
     "VERSION": "1.0.0",
@@ -203,6 +217,8 @@ SPECTACULAR_SETTINGS = {
         "ConditionCodeEnum": "clients.rules.CONDITION_CODES",
         "ClearableConditionEnum": "clients.rules.CLEARABLE_CODES",
         "ModalityEnum": "protocols.models.Modality",
+        "SessionKindEnum": "sessions_app.models.Session.Kind",
+        "ReminderKindEnum": "sessions_app.models.Reminder.Kind",
     },
     # Swagger UI served from our own static files: no CDN needed.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -27,7 +27,14 @@ class TokenView(ObtainAuthToken):
     permission_classes = [AllowAny]
 
 
-router = DefaultRouter()
+class ApiRouter(DefaultRouter):
+    # No format suffixes (``/api/clients.json``): custom actions do not take the
+    # ``format`` argument they add and answered 500. Content negotiation is by ``Accept``
+    # (or ``?format=json``); an unknown path under /api/ is a JSON 404.
+    include_format_suffixes = False
+
+
+router = ApiRouter()
 router.register("staff", StaffViewSet, basename="staff")
 router.register("clients", ClientViewSet, basename="client")
 router.register("rooms", RoomViewSet, basename="room")
@@ -72,6 +79,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-handler403 = "clinic.views.permission_denied"
-handler404 = "clinic.views.page_not_found"
-handler500 = "clinic.views.server_error"
+# JSON under /api/, the HTML pages elsewhere.
+handler400 = "clinic.errors.bad_request"
+handler403 = "clinic.errors.permission_denied"
+handler404 = "clinic.errors.not_found"
+handler500 = "clinic.errors.server_error"

@@ -5,9 +5,27 @@ from rest_framework.response import Response
 
 from protocols import services
 from protocols.models import Plan, Protocol
+from protocols.rules import AGE, SERIES_SESSIONS, SERIES_WEEKS, SESSION_MINUTES, Bound
+
+
+def bounded(bound: Bound, **kwargs) -> serializers.IntegerField:
+    """An integer within ``bound``, refused with the rule's own message (the service
+    checks the same bound, and the pages say the same words)."""
+    return serializers.IntegerField(**bound.field_limits(), **kwargs)
 
 
 class ProtocolSerializer(serializers.ModelSerializer):
+    """One age band. Each number's bounds come from ``protocols.rules``; whether the
+    numbers fit together, and the bands with each other, is ``protocol_update``'s rule."""
+
+    min_age = bounded(AGE)
+    max_age = bounded(AGE, allow_null=True, required=False, help_text="Empty: no upper limit.")
+    sessions_min = bounded(SERIES_SESSIONS)
+    sessions_max = bounded(SERIES_SESSIONS)
+    weeks_min = bounded(SERIES_WEEKS)
+    weeks_max = bounded(SERIES_WEEKS)
+    session_minutes = bounded(SESSION_MINUTES, required=False)
+
     class Meta:
         model = Protocol
         fields = [
@@ -25,7 +43,8 @@ class ProtocolSerializer(serializers.ModelSerializer):
 
 
 class MoveStartSerializer(serializers.Serializer):
-    min_age = serializers.IntegerField(min_value=1, max_value=150)
+    # Above 0: the youngest band always starts at age 0, so a boundary is never there.
+    min_age = serializers.IntegerField(min_value=1, max_value=AGE.high)
 
 
 class ProtocolViewSet(
@@ -84,6 +103,7 @@ class PlanSerializer(serializers.ModelSerializer):
             "sessions_booked",
             "sessions_completed",
             "created_at",
+            "cancelled_at",
         ]
         read_only_fields = [f for f in fields if f not in ("client", "start_date")]
 

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 
@@ -67,9 +69,24 @@ class Plan(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # A cancelled plan is never active again and cannot be booked (issue 9, rule 3).
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
 
     class Meta:
         ordering = ["-start_date", "-id"]
 
     def __str__(self) -> str:
         return f"{self.protocol.name} series for {self.client} from {self.start_date}"
+
+    @property
+    def end_date(self):
+        """The day after the plan's window: it runs ``start_date`` up to, not
+        including, this day (``weeks_max`` weeks)."""
+        return self.start_date + timedelta(weeks=self.weeks_max)

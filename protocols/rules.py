@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 
 
 def age_on(born: date, day: date) -> int:
@@ -77,3 +78,100 @@ def window_days(
     shut = set(closed)
     days = (start + timedelta(days=n) for n in range(weeks * 7))
     return [d for d in days if d.weekday() in wanted and d not in shut]
+
+
+# Numbers in one place (issue 9, rule 6) ---------------------------------------------
+# Every range a protocol's numbers and a session's length must fall in, with the one
+# message that says so. Services check them (``protocol_number_problems``,
+# ``sessions_app.rules``); forms and serializers take the same limits and words from
+# ``Bound.field_limits`` so the API, its schema and the pages agree.
+
+
+@dataclass(frozen=True)
+class Bound:
+    """An inclusive range a number must fall in, and the message naming it."""
+
+    low: int | Decimal
+    high: int | Decimal
+    template: str  # "{low}" and "{high}" are filled in
+
+    @property
+    def message(self) -> str:
+        return self.template.format(low=self.low, high=self.high)
+
+    def problem(self, value: int | Decimal) -> str | None:
+        """The message if ``value`` is outside the range (or not a finite number), else
+        None."""
+        if isinstance(value, Decimal) and not value.is_finite():
+            return self.message
+        return None if self.low <= value <= self.high else self.message
+
+    def field_limits(self) -> dict:
+        """``min_value``/``max_value`` and their messages, as Django form fields and DRF
+        serializer fields both take them: a form or an API request refused by the
+        field says exactly what the service would."""
+        return {
+            "min_value": self.low,
+            "max_value": self.high,
+            "error_messages": {"min_value": self.message, "max_value": self.message},
+        }
+
+
+AGE = Bound(0, 150, "An age is a whole number of years from {low} to {high}.")
+SERIES_SESSIONS = Bound(1, 100, "A series has from {low} to {high} sessions.")
+SERIES_WEEKS = Bound(1, 52, "A series runs over {low} to {high} weeks.")
+# How long one session is booked for: a protocol's session length, and any single
+# booking. Below 15 minutes is no treatment; a calendar slot longer than 3 hours is a
+# typing mistake.
+SESSION_MINUTES = Bound(15, 180, "A session lasts from {low} to {high} minutes.")
+
+
+def protocol_number_problems(
+    *,
+    min_age: int | None,
+    max_age: int | None,
+    sessions_min: int | None,
+    sessions_max: int | None,
+    weeks_min: int | None,
+    weeks_max: int | None,
+    session_minutes: int | None,
+) -> list[tuple[str, str]]:
+    """What is wrong with one age band's numbers, as ``(field, message)`` pairs in the
+    order of the form (a missing number, None, is left to the form's own "required").
+    Whether the bands fit together is ``band_problems``."""
+    bounded = [
+        ("min_age", min_age, AGE),
+        ("max_age", max_age, AGE),
+        ("sessions_min", sessions_min, SERIES_SESSIONS),
+        ("sessions_max", sessions_max, SERIES_SESSIONS),
+        ("weeks_min", weeks_min, SERIES_WEEKS),
+        ("weeks_max", weeks_max, SERIES_WEEKS),
+        ("session_minutes", session_minutes, SESSION_MINUTES),
+    ]
+    problems = [
+        (name, bound.message)
+        for name, value, bound in bounded
+        if value is not None and bound.problem(value)
+    ]
+    if problems:
+        return problems
+
+    def given(*values) -> bool:
+        # A number a form left empty has its own "required" error; compare the rest.
+        return all(value is not None for value in values)
+
+    if given(min_age, max_age) and max_age < min_age:
+        problems.append(("max_age", "The oldest age must be at least the youngest."))
+    if given(sessions_min, sessions_max) and sessions_max < sessions_min:
+        problems.append(("sessions_max", "The most sessions must be at least the fewest."))
+    if given(weeks_min, weeks_max) and weeks_max < weeks_min:
+        problems.append(("weeks_max", "The most weeks must be at least the fewest."))
+    if given(sessions_max, weeks_max) and sessions_max > weeks_max * 7:
+        problems.append(
+            (
+                "sessions_max",
+                "A client has at most one session a day: that many sessions do not fit "
+                "in the weeks.",
+            )
+        )
+    return problems

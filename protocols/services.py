@@ -1,12 +1,12 @@
 from datetime import date
 
 from django.db import transaction
-from django.utils import timezone
 
 from clients.models import Client
+from clinic.clinic_time import localdate
 from clinic.errors import RuleViolation
 from protocols.models import Plan, Protocol
-from protocols.rules import Band, age_on, band_problems
+from protocols.rules import Band, age_on, band_problems, protocol_number_problems
 
 PROTOCOL_FIELDS = (
     "name",
@@ -19,6 +19,15 @@ PROTOCOL_FIELDS = (
     "session_minutes",
     "default_modality",
 )
+PROTOCOL_NUMBER_FIELDS = (
+    "min_age",
+    "max_age",
+    "sessions_min",
+    "sessions_max",
+    "weeks_min",
+    "weeks_max",
+    "session_minutes",
+)
 
 
 def protocol_for_age(age: int) -> Protocol:
@@ -29,17 +38,16 @@ def protocol_for_age(age: int) -> Protocol:
 
 
 def protocol_validate(protocol: Protocol) -> None:
-    """The band's own ranges make sense, and all bands together still cover every age
-    once, with no gap and no overlap. Raises ``RuleViolation``."""
-    if protocol.sessions_max < protocol.sessions_min:
-        raise RuleViolation("The most sessions must be at least the fewest.", field="sessions_max")
-    if protocol.weeks_max < protocol.weeks_min:
-        raise RuleViolation("The most weeks must be at least the fewest.", field="weeks_max")
-    if protocol.sessions_max > protocol.weeks_max * 7:
-        raise RuleViolation(
-            "A client has at most one session a day: that many sessions do not fit in the weeks.",
-            field="sessions_max",
-        )
+    """The band's own numbers are within bounds and make sense (``protocols.rules``:
+    session length, at least one session and one week, the most never below the
+    fewest), and all bands together still cover every age once, with no gap and no
+    overlap. Raises ``RuleViolation`` naming the first field at fault."""
+    problems = protocol_number_problems(
+        **{name: getattr(protocol, name) for name in PROTOCOL_NUMBER_FIELDS}
+    )
+    if problems:
+        field, message = problems[0]
+        raise RuleViolation(message, field=field)
     others = Protocol.objects.exclude(pk=protocol.pk)
     bands = [Band(p.name, p.min_age, p.max_age) for p in others]
     bands.append(Band(protocol.name, protocol.min_age, protocol.max_age))
@@ -65,8 +73,11 @@ def protocol_update(*, protocol: Protocol, **fields) -> Protocol:
 
 def plan_build(*, client: Client, start_date: date, by) -> Plan:
     """An unsaved plan: the protocol follows the client's age on the start date, and
-    its numbers are copied into the plan (SPEC, "Age-based treatment plans")."""
-    if start_date < timezone.localdate():
+    its numbers are copied into the plan (SPEC, "Age-based treatment plans").
+
+    Plans are saved by ``sessions_app.plans.plan_create``, which also keeps the rule
+    that needs the plans' sessions: one active plan per client."""
+    if start_date < localdate():
         raise RuleViolation("A plan cannot start in the past.", field="start_date")
     age = age_on(client.date_of_birth, start_date)
     protocol = protocol_for_age(age)
@@ -83,13 +94,6 @@ def plan_build(*, client: Client, start_date: date, by) -> Plan:
         modality=protocol.default_modality,
         created_by=by,
     )
-
-
-def plan_create(*, client: Client, start_date: date, by) -> Plan:
-    """Start a plan (see ``plan_build``) and save it."""
-    plan = plan_build(client=client, start_date=start_date, by=by)
-    plan.save()
-    return plan
 
 
 @transaction.atomic

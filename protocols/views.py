@@ -11,6 +11,7 @@ from clinic.permissions import RoleRequiredMixin
 from protocols import services
 from protocols.forms import BoundaryForm, ProtocolForm
 from protocols.models import Protocol
+from protocols.rules import AGE
 
 
 class ProtocolListView(RoleRequiredMixin, ListView):
@@ -23,6 +24,7 @@ class ProtocolListView(RoleRequiredMixin, ListView):
         bands = list(context["object_list"])
         # Each shared boundary: the band above and the band below it.
         context["boundaries"] = list(zip(bands[1:], bands, strict=False))
+        context["age_max"] = AGE.high
         return context
 
 

@@ -5,14 +5,16 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from clinic.dates import OUT_OF_RANGE, within_calendar
 from protocols.api import PlanSerializer
-from protocols.services import plan_create
-from sessions_app import resource_services, selectors, services
+from sessions_app import plans, resource_services, selectors, services
 from sessions_app.availability import local_datetime
 from sessions_app.models import ClosedDay, Device, Reminder, Room, Session, WorkingHours
 from sessions_app.serializers import (
+    CancelSerializer,
     CheckInSerializer,
     ClosedDaySerializer,
     CompleteSerializer,
@@ -115,6 +117,8 @@ class SessionFilter(filters.FilterSet):
         fields = ["client", "esthetician", "plan", "status", "kind", "date"]
 
     def on_date(self, queryset, name, value):
+        if not within_calendar(value):
+            raise ValidationError({"date": [OUT_OF_RANGE]})
         start = local_datetime(value, timezone.datetime.min.time())
         return queryset.filter(start__gte=start, start__lt=start + timedelta(days=1))
 
@@ -159,10 +163,24 @@ class SessionViewSet(
         session = service(session=session, by=self.request.user, **data, **extra)
         return Response(SessionSerializer(self.get_queryset().get(pk=session.pk)).data)
 
-    @extend_schema(request=None, responses=SessionSerializer)
+    @extend_schema(
+        request=CancelSerializer,
+        responses={
+            200: SessionSerializer,
+            400: OpenApiResponse(
+                description="the reason is too long, or the body is not an object"
+            ),
+            403: OpenApiResponse(description="your role may not cancel sessions"),
+            404: OpenApiResponse(description="no such session"),
+            409: OpenApiResponse(
+                description="the session is already completed, cancelled or a no-show"
+            ),
+        },
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        return self._act(services.session_cancel)
+        """Cancel; records who cancelled, when, and the optional ``reason``."""
+        return self._act(services.session_cancel, CancelSerializer)
 
     @extend_schema(request=None, responses=SessionSerializer)
     @action(detail=True, methods=["post"], url_path="no-show")
@@ -174,9 +192,29 @@ class SessionViewSet(
     def reschedule(self, request, pk=None):
         return self._act(services.session_reschedule, RescheduleSerializer)
 
-    @extend_schema(request=CheckInSerializer, responses=SessionSerializer)
+    @extend_schema(
+        request=CheckInSerializer,
+        responses={
+            200: SessionSerializer,
+            400: OpenApiResponse(
+                description="nothing_changed missing or not a boolean, a body that is not an "
+                "object, not the session's day, or the client may not be treated now "
+                "(``eligibility`` and ``reasons``; ``screening_required`` after a reported "
+                "change until a new screening)"
+            ),
+            403: OpenApiResponse(description="your role may not check clients in"),
+            404: OpenApiResponse(description="no such session"),
+            409: OpenApiResponse(
+                description="nothing_changed false: the change in health is recorded "
+                "(``health_change`` id, ``eligibility``: ``screening_required``) and the "
+                "session stays booked until a new screening; or the session is not booked"
+            ),
+        },
+    )
     @action(detail=True, methods=["post"], url_path="check-in")
     def check_in(self, request, pk=None):
+        """Check the client in once they confirm nothing has changed since their
+        screening. ``nothing_changed: false`` records the change and answers 409."""
         return self._act(services.session_check_in, CheckInSerializer)
 
     @extend_schema(request=CompleteSerializer, responses=SessionSerializer)
@@ -200,6 +238,7 @@ class PlanViewSet(
         "retrieve": "sessions.view",
         "create": "sessions.book",
         "book": "sessions.book",
+        "cancel": "plans.cancel",
     }
 
     def get_queryset(self):
@@ -207,14 +246,38 @@ class PlanViewSet(
         # grouped query: order explicitly, or pages could repeat or skip plans.
         return selectors.plans_with_progress().order_by("-start_date", "-id")
 
-    @extend_schema(request=PlanCreateSerializer, responses={201: PlanSerializer})
+    @extend_schema(
+        request=PlanCreateSerializer,
+        responses={
+            201: PlanSerializer,
+            409: OpenApiResponse(
+                description="the client has an active plan whose dates overlap (named in "
+                "start_date, its id in active_plan): finish or cancel it first"
+            ),
+        },
+    )
     def create(self, request):
         serializer = PlanCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        plan = plan_create(by=request.user, **serializer.validated_data)
+        plan = plans.plan_create(by=request.user, **serializer.validated_data)
         return Response(
             PlanSerializer(self.get_queryset().get(pk=plan.pk)).data, status=status.HTTP_201_CREATED
         )
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: PlanSerializer,
+            409: OpenApiResponse(
+                description="already cancelled, finished, or a session is checked in"
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Cancel the plan and its booked sessions (the client hears of each)."""
+        plan = plans.plan_cancel(plan=self.get_object(), by=request.user)
+        return Response(PlanSerializer(self.get_queryset().get(pk=plan.pk)).data)
 
     @extend_schema(
         request=SeriesBookSerializer,

@@ -12,34 +12,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, time, timedelta
 
-from django.conf import settings
 from django.db.models import Q
-from django.utils import formats, timezone
 
+from clinic.clinic_time import (
+    clinic_zone,
+    day_label,
+    day_start,
+    hhmm,
+    local,
+    local_datetime,
+    local_datetime_or_next,
+    plus,
+)
 from sessions_app.models import ClosedDay, Session, WorkingHours
+
+# Clinic-time helpers live in clinic.clinic_time; these names stay importable from here.
+__all__ = ["Clash", "Diary", "clinic_zone", "day_label", "hhmm", "local_datetime"]
 
 SEARCH_STEP = timedelta(minutes=15)
 SEARCH_DAYS = 7
-
-
-def clinic_zone() -> ZoneInfo:
-    return ZoneInfo(settings.CLINIC_TIME_ZONE)
-
-
-def local_datetime(day: date, at: time) -> datetime:
-    """``at`` o'clock on ``day`` in the clinic's zone (10:00 stays 10:00 across DST)."""
-    return datetime.combine(day, at, tzinfo=clinic_zone())
-
-
-def hhmm(moment: datetime) -> str:
-    return formats.time_format(timezone.localtime(moment, clinic_zone()), "g:i A")
-
-
-def day_label(moment: datetime) -> str:
-    return formats.date_format(timezone.localtime(moment, clinic_zone()), "D M j, Y")
 
 
 @dataclass(frozen=True)
@@ -88,12 +81,11 @@ class Diary:
         exclude: Iterable[int] = (),
     ):
         self.client, self.esthetician, self.room, self.device = client, esthetician, room, device
-        zone = clinic_zone()
         # Widen to whole local days, so "two on one day" sees the whole day.
-        first = timezone.localtime(span_start, zone).date()
-        last = timezone.localtime(span_end, zone).date()
-        lo = local_datetime(first, time.min)
-        hi = local_datetime(last + timedelta(days=1), time.min)
+        first = local(span_start).date()
+        last = local(span_end).date()
+        lo = day_start(first)
+        hi = day_start(last + timedelta(days=1))
         self.sessions = list(
             Session.objects.live()
             .filter(start__lt=hi, end__gt=lo)
@@ -111,9 +103,8 @@ class Diary:
 
     # Rules that make a slot impossible whatever else is booked (400) ----------
     def problems(self, start: datetime, end: datetime, *, now: datetime) -> list[str]:
-        zone = clinic_zone()
-        local_start = timezone.localtime(start, zone)
-        local_end = timezone.localtime(end, zone)
+        local_start = local(start)
+        local_end = local(end)
         day = local_start.date()
         if start < now:
             return [f"{day_label(start)} {hhmm(start)} is in the past."]
@@ -146,8 +137,7 @@ class Diary:
             "device": self.device.pk,
             "client": self.client.pk,
         }
-        zone = clinic_zone()
-        day = timezone.localtime(start, zone).date()
+        day = local(start).date()
         for other in self.sessions:
             overlaps = other.start < end and start < other.end
             for resource, pk in ours.items():
@@ -159,7 +149,7 @@ class Diary:
                 one_per_day
                 and not overlaps
                 and other.client_id == self.client.pk
-                and timezone.localtime(other.start, zone).date() == day
+                and local(other.start).date() == day
             ):
                 found.append(
                     Clash("client_day", other.pk, other.start, other.end, labels["client"])
@@ -176,8 +166,7 @@ class Diary:
     ) -> datetime | None:
         """The free start nearest to ``wished``: the same day first, then the days
         around it (never a day in ``avoid_days``, which the rest of a series holds)."""
-        zone = clinic_zone()
-        wished_local = timezone.localtime(wished, zone)
+        wished_local = local(wished)
         wished_day = wished_local.date()
         days = [wished_day]
         for offset in range(1, SEARCH_DAYS + 1):
@@ -186,7 +175,7 @@ class Diary:
             if day != wished_day and day in avoid_days:
                 continue
             for start in self._starts_by_nearness(day, wished_local.time()):
-                if self.is_free(start, start + length, now=now):
+                if self.is_free(start, plus(start, length), now=now):
                     return start
         return None
 
@@ -194,12 +183,13 @@ class Diary:
         shift = self.hours.get(day.weekday())
         if shift is None or day in self.closed:
             return []
-        first = local_datetime(day, shift[0])
-        last = local_datetime(day, shift[1])
-        target = local_datetime(day, wished)
+        # The clinic's own hours, not input: a time the clocks skip just moves on.
+        first = local_datetime_or_next(day, shift[0])
+        last = local_datetime_or_next(day, shift[1])
+        target = local_datetime_or_next(day, wished).astimezone(UTC)
         starts = []
         moment = first
         while moment < last:
             starts.append(moment)
-            moment += SEARCH_STEP
-        return sorted(starts, key=lambda s: (abs(s - target), s))
+            moment = plus(moment, SEARCH_STEP)  # real minutes, also across a DST change
+        return sorted(starts, key=lambda s: (abs(s.astimezone(UTC) - target), s))

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from clients.models import Client
 from clients.selectors import client_eligibility
+from clinic.clinic_time import (
+    day_start,
+    local_datetime,
+    local_datetime_or_next,
+    localdate,
+    plus,
+)
 from clinic.errors import BookingClash, Conflict, NotEligible, RuleViolation
-from clinic.roles import Role
+from clinic.selectors import is_active_esthetician
 from protocols.models import Plan
 from protocols.rules import spread_evenly, window_days
-from sessions_app.availability import Clash, Diary, local_datetime
-from sessions_app.db import resource_of_constraint
+from sessions_app.availability import Clash
 from sessions_app.models import (
     Device,
     Room,
@@ -25,6 +31,10 @@ from sessions_app.models import (
 from sessions_app.reminders import (
     reminders_plan_booking,
 )
+from sessions_app.rules import session_minutes_problem
+from sessions_app.slots import SlotGuard, clash_error
+
+__all__ = ["check_bookable", "clash_error", "series_book", "series_propose", "session_book"]
 
 DEFAULT_SESSION_MINUTES = 45
 
@@ -35,7 +45,7 @@ def check_bookable(
 ) -> None:
     """The eligibility gate and the resources' own state (SPEC: booking asks the one
     eligibility selector; a device out of service cannot be booked)."""
-    if esthetician.role != Role.ESTHETICIAN or not esthetician.is_active:
+    if not is_active_esthetician(esthetician):
         raise RuleViolation(f"{esthetician} is not an esthetician.", field="esthetician")
     if not room.is_active:
         raise RuleViolation(f"{room} is not in use.", field="room")
@@ -46,32 +56,41 @@ def check_bookable(
         raise NotEligible(eligibility.outcome, eligibility.reasons)
 
 
-def clash_error(clashes: Sequence[Clash]) -> BookingClash:
-    what = "; ".join(c.message for c in clashes)
-    return BookingClash(f"The slot is taken: {what}", [c.as_dict() for c in clashes])
+def plan_for_booking(plan: Plan) -> Plan:
+    """The plan, re-read with its row locked until the booking commits: two bookings
+    of one plan at once take turns, so the second sees what the first booked (issue 9,
+    "a plan is booked once"). On SQLite the write lock taken at BEGIN does the same."""
+    locked = Plan.objects.select_for_update().select_related("client", "protocol").get(pk=plan.pk)
+    if locked.cancelled_at is not None:
+        raise Conflict(f"{plan_label(locked)} was cancelled; start a new plan.", field="plan")
+    return locked
 
 
-def _insert(sessions: list[Session], diary_args: dict) -> list[Session]:
-    """Insert under the database's own guard: on PostgreSQL an exclusion constraint
-    refuses an overlap that a concurrent booking committed after our check."""
-    try:
-        with transaction.atomic():
-            return Session.objects.bulk_create(sessions)
-    except IntegrityError as exc:
-        resource = resource_of_constraint(
-            getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
+def plan_label(plan: Plan) -> str:
+    """``Plan 12 (35 to 50, from Mar 1, 2027)``: how messages name a plan."""
+    start = plan.start_date
+    return f"Plan {plan.pk} ({plan.protocol.name}, from {start:%b} {start.day}, {start.year})"
+
+
+def _check_plan_session(*, plan: Plan, client: Client, start: datetime) -> None:
+    """A single session that names a plan follows the series rules: the plan is the
+    client's, the session falls in the plan's window, and the plan never gets more
+    sessions than it allows (cancelled ones do not count)."""
+    if plan.client_id != client.pk:
+        raise RuleViolation("The plan belongs to another client.", field="plan")
+    if not plan.start_date <= localdate(start) < plan.end_date:
+        last = plan.end_date - timedelta(days=1)
+        raise RuleViolation(
+            f"{plan_label(plan)} runs {plan.start_date:%b} {plan.start_date.day} to "
+            f"{last:%b} {last.day}, {last.year}; a session of the plan must fall in that window.",
+            field="start",
         )
-        if resource is None:
-            raise
-        # Someone else just took it: say who, from a fresh look at the diary.
-        diary = Diary(**diary_args)
-        clashes = [c for s in sessions for c in diary.clashes(s.start, s.end)]
-        if clashes:
-            raise clash_error(clashes) from exc
-        raise BookingClash(
-            f"The {resource} was booked by someone else at the same moment. Nothing was booked.",
-            [{"resource": resource, "session": None, "message": "Booked concurrently."}],
-        ) from exc
+    live = plan.sessions.live().count()
+    if live >= plan.sessions_max:
+        raise Conflict(
+            f"{plan_label(plan)} allows {plan.sessions_max} sessions and already has {live}.",
+            field="plan",
+        )
 
 
 # One session ---------------------------------------------------------------------
@@ -84,18 +103,38 @@ def session_book(
     device: Device,
     start: datetime,
     by,
-    kind: str = Session.Kind.SINGLE,
+    kind: str | None = None,
     plan: Plan | None = None,
     minutes: int | None = None,
 ) -> Session:
-    """Book one session: eligible client, free esthetician, room, device and client."""
+    """Book one session: eligible client, free esthetician, room, device and client.
+
+    A session that names a plan is a series session and keeps the series rules
+    (SPEC: never two on one day for a client; issue 9: never more than the plan
+    allows, inside its window). ``kind`` defaults to ``single``, or ``series`` with
+    a plan."""
     now = timezone.now()
     check_bookable(client=client, esthetician=esthetician, room=room, device=device, at=now)
-    if plan is not None and plan.client_id != client.pk:
-        raise RuleViolation("The plan belongs to another client.", field="plan")
-    minutes = minutes or (plan.session_minutes if plan else DEFAULT_SESSION_MINUTES)
-    end = start + timedelta(minutes=minutes)
-    diary_args = dict(
+    if plan is not None:
+        if kind not in (None, Session.Kind.SERIES):
+            raise RuleViolation(
+                "A session of a plan is a series session; leave out the kind or choose series.",
+                field="kind",
+            )
+        kind = Session.Kind.SERIES
+        plan = plan_for_booking(plan)
+        _check_plan_session(plan=plan, client=client, start=start)
+    elif kind == Session.Kind.SERIES:
+        raise RuleViolation("A series session belongs to a plan: name the plan.", field="plan")
+    kind = kind or Session.Kind.SINGLE
+    series = kind == Session.Kind.SERIES
+    if minutes is None:  # not ``minutes or``: 0 is refused below, never read as "default"
+        minutes = plan.session_minutes if plan else DEFAULT_SESSION_MINUTES
+    problem = session_minutes_problem(minutes)
+    if problem:
+        raise RuleViolation(problem, field="minutes")
+    end = plus(start, timedelta(minutes=minutes))  # real minutes, also across DST
+    guard = SlotGuard(
         client=client,
         esthetician=esthetician,
         room=room,
@@ -103,13 +142,7 @@ def session_book(
         span_start=start,
         span_end=end,
     )
-    diary = Diary(**diary_args)
-    problems = diary.problems(start, end, now=now)
-    if problems:
-        raise RuleViolation(" ".join(problems), field="start")
-    clashes = diary.clashes(start, end)
-    if clashes:
-        raise clash_error(clashes)
+    guard.check(start, end, now=now, one_per_day=series)
     session = Session(
         client=client,
         esthetician=esthetician,
@@ -121,7 +154,9 @@ def session_book(
         kind=kind,
         booked_by=by,
     )
-    (session,) = _insert([session], diary_args)
+    (session,) = guard.write(
+        lambda: Session.objects.bulk_create([session]), slots=[(start, end)], one_per_day=series
+    )
     reminders_plan_booking(sessions=[session], at=now)
     return session
 
@@ -152,7 +187,7 @@ class ProposedSession:
 class SeriesProposal:
     plan: Plan
     sessions: list[ProposedSession]
-    diary_args: dict
+    guard: SlotGuard
 
     @property
     def clashing(self) -> list[ProposedSession]:
@@ -193,10 +228,10 @@ def series_propose(
             field="weeks",
         )
     length = timedelta(minutes=plan.session_minutes)
-    window_start = local_datetime(plan.start_date, time.min)
-    window_end = local_datetime(plan.start_date + timedelta(weeks=weeks), time.min)
+    window_start = day_start(plan.start_date)
+    window_end = day_start(plan.start_date + timedelta(weeks=weeks))
     margin = timedelta(days=8)
-    diary_args = dict(
+    guard = SlotGuard(
         client=plan.client,
         esthetician=esthetician,
         room=room,
@@ -204,11 +239,13 @@ def series_propose(
         span_start=window_start - margin,
         span_end=window_end + margin,
     )
-    diary = Diary(**diary_args)
+    diary = guard.diary
+    # Past days drop out. A day whose ``at`` the clocks skip stays in here and is
+    # refused below only if the series lands on it.
     days = [
         d
         for d in window_days(plan.start_date, weeks, weekdays, diary.closed)
-        if local_datetime(d, at) >= now
+        if local_datetime_or_next(d, at) >= now
     ]
     if len(days) < sessions:
         names = ", ".join(f"{d:%A}s" for d in (date(2024, 1, 1 + w) for w in weekdays))
@@ -221,8 +258,8 @@ def series_propose(
     taken_days = set(chosen)
     proposed = []
     for day in chosen:
-        start = local_datetime(day, at)
-        slot = ProposedSession(start=start, end=start + length)
+        start = local_datetime(day, at, field="time")
+        slot = ProposedSession(start=start, end=plus(start, length))
         problems = diary.problems(slot.start, slot.end, now=now)
         if problems:
             raise RuleViolation(" ".join(problems), field="time")
@@ -232,7 +269,7 @@ def series_propose(
                 slot.start, length, now=now, avoid_days=taken_days
             )
         proposed.append(slot)
-    return SeriesProposal(plan=plan, sessions=proposed, diary_args=diary_args)
+    return SeriesProposal(plan=plan, sessions=proposed, guard=guard)
 
 
 @transaction.atomic
@@ -252,9 +289,13 @@ def series_book(
     series is booked in one go; where a wished slot is taken, nothing is booked and
     every clash is named with the nearest free alternative)."""
     now = timezone.now()
+    plan = plan_for_booking(plan)
     check_bookable(client=plan.client, esthetician=esthetician, room=room, device=device, at=now)
     if plan.sessions.live().exists():
-        raise Conflict("This plan's series is already booked.", field="plan")
+        raise Conflict(
+            f"{plan_label(plan)} is already booked; its sessions are on the client's page.",
+            field="plan",
+        )
     proposal = series_propose(
         plan=plan,
         esthetician=esthetician,
@@ -295,6 +336,9 @@ def series_book(
         )
         for slot in proposal.sessions
     ]
-    sessions = _insert(rows, proposal.diary_args)
+    sessions = proposal.guard.write(
+        lambda: Session.objects.bulk_create(rows),
+        slots=[(slot.start, slot.end) for slot in proposal.sessions],
+    )
     reminders_plan_booking(sessions=sessions, plan=plan, at=now)
     return sessions

@@ -1,19 +1,25 @@
 from datetime import time, timedelta
 
 from django import forms
-from django.utils import timezone
 
-from clinic.models import User
-from clinic.roles import Role
+from clients.models import HEALTH_CHANGE_NOTE_MAX_LENGTH
+from clinic.clinic_time import localdate
+from clinic.dates import validate_calendar_date
+from clinic.selectors import active_estheticians, is_active_esthetician
 from protocols.models import Modality
 from sessions_app.models import (
-    INTENSITY_MAX_MICROAMPS,
-    INTENSITY_MIN_MICROAMPS,
+    CANCEL_REASON_MAX_LENGTH,
     AddOn,
     Area,
     Device,
     Room,
     Weekday,
+)
+from sessions_app.rules import (
+    DURATION_MINUTES,
+    FREQUENCY_HZ,
+    INTENSITY_MICROAMPS,
+    SESSION_MINUTES,
 )
 
 
@@ -38,9 +44,7 @@ class EstheticianChoiceField(forms.ModelChoiceField):
 
 def esthetician_field(**kwargs) -> EstheticianChoiceField:
     return EstheticianChoiceField(
-        queryset=User.objects.filter(role=Role.ESTHETICIAN, is_active=True).order_by(
-            "first_name", "last_name"
-        ),
+        queryset=active_estheticians().order_by("first_name", "last_name"),
         **kwargs,
     )
 
@@ -48,7 +52,7 @@ def esthetician_field(**kwargs) -> EstheticianChoiceField:
 def _default_resources(form: forms.Form, user) -> None:
     """Start a booking form with the esthetician who opens it and the first room and
     device in use."""
-    if user is not None and user.role == Role.ESTHETICIAN:
+    if user is not None and is_active_esthetician(user):
         form.initial.setdefault("esthetician", user.pk)
     for name in ("room", "device"):
         first = form.fields[name].queryset.first()
@@ -59,7 +63,9 @@ def _default_resources(form: forms.Form, user) -> None:
 class SeriesForm(forms.Form):
     """Book a client's whole initial series: where, with whom, which weekdays, what time."""
 
-    start_date = forms.DateField(label="First day of the series", widget=DateInput())
+    start_date = forms.DateField(
+        label="First day of the series", widget=DateInput(), validators=[validate_calendar_date]
+    )
     esthetician = esthetician_field(label="Esthetician")
     room = forms.ModelChoiceField(queryset=Room.objects.filter(is_active=True), label="Room")
     device = forms.ModelChoiceField(
@@ -80,28 +86,68 @@ class SeriesForm(forms.Form):
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
-            self.initial.setdefault("start_date", timezone.localdate() + timedelta(days=1))
+            self.initial.setdefault("start_date", localdate() + timedelta(days=1))
             self.initial.setdefault("time", time(10, 0))
             self.initial.setdefault("weekdays", [Weekday.MONDAY, Weekday.THURSDAY])
             _default_resources(self, user)
 
 
+ASK_WHAT_CHANGED = "Ask the client whether anything has changed, then press one of the two buttons."
+
+
 class CheckInForm(forms.Form):
-    nothing_changed = forms.BooleanField(
-        label="The client confirms nothing has changed since their screening "
-        "(not pregnant, no pacemaker, no new surgery, treatment or diagnosis).",
+    """The check-in question. The answer is the button pressed: there is no tick box to
+    forget, so a missing answer is never read as a change in health, nor as "nothing
+    has changed" (issue 9, "A reported change holds")."""
+
+    NOTHING_CHANGED, SOMETHING_CHANGED = "true", "false"
+
+    nothing_changed = forms.TypedChoiceField(
+        label="Has anything changed since the client's screening? Pregnancy, a pacemaker, "
+        "new surgery, cancer treatment or a new diagnosis.",
+        choices=[
+            (NOTHING_CHANGED, "Nothing has changed — check in"),
+            (SOMETHING_CHANGED, "Something has changed — record a new screening"),
+        ],
+        coerce=lambda value: value == CheckInForm.NOTHING_CHANGED,
+        error_messages={"required": ASK_WHAT_CHANGED, "invalid_choice": ASK_WHAT_CHANGED},
+    )
+    note = forms.CharField(
+        label="If something has changed: what? (optional)",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=HEALTH_CHANGE_NOTE_MAX_LENGTH,
+        required=False,
+    )
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason (optional)",
+        max_length=CANCEL_REASON_MAX_LENGTH,
         required=False,
     )
 
 
 class CompleteForm(forms.Form):
+    """The treatment record: ranges and messages from ``sessions_app.rules``, the same
+    that ``session_complete`` checks and the API answers."""
+
     modality = forms.ChoiceField(choices=Modality.choices, widget=forms.RadioSelect)
     intensity_microamps = forms.IntegerField(
-        label=f"Intensity (µA, {INTENSITY_MIN_MICROAMPS}–{INTENSITY_MAX_MICROAMPS})",
+        label=f"Intensity (µA, {INTENSITY_MICROAMPS.low}–{INTENSITY_MICROAMPS.high})",
         help_text="Microamps. Values outside the range are refused.",
+        **INTENSITY_MICROAMPS.field_limits(),
     )
-    frequency_hz = forms.DecimalField(label="Frequency (Hz)", max_digits=6, decimal_places=2)
-    duration_minutes = forms.IntegerField(label="Duration (minutes)", min_value=1, max_value=180)
+    frequency_hz = forms.DecimalField(
+        label="Frequency (Hz)",
+        help_text=f"From {FREQUENCY_HZ.low} to {FREQUENCY_HZ.high} Hz.",
+        max_digits=12,
+        decimal_places=2,
+        **FREQUENCY_HZ.field_limits(),
+    )
+    duration_minutes = forms.IntegerField(
+        label="Duration (minutes)", **DURATION_MINUTES.field_limits()
+    )
     areas = forms.MultipleChoiceField(
         label="Areas treated",
         choices=Area.choices,
@@ -118,7 +164,9 @@ class CompleteForm(forms.Form):
 
 
 class RescheduleForm(forms.Form):
-    date = forms.DateField(label="New date", widget=DateInput())
+    date = forms.DateField(
+        label="New date", widget=DateInput(), validators=[validate_calendar_date]
+    )
     time = forms.TimeField(label="New time (clinic time)", widget=TimeInput(attrs={"step": 900}))
 
 
@@ -131,9 +179,11 @@ class SessionBookForm(forms.Form):
         widget=forms.RadioSelect,
         initial="single",
     )
-    date = forms.DateField(label="Date", widget=DateInput())
+    date = forms.DateField(label="Date", widget=DateInput(), validators=[validate_calendar_date])
     time = forms.TimeField(label="Time (clinic time)", widget=TimeInput(attrs={"step": 900}))
-    minutes = forms.IntegerField(label="Length (minutes)", min_value=15, max_value=180, initial=45)
+    minutes = forms.IntegerField(
+        label="Length (minutes)", initial=45, **SESSION_MINUTES.field_limits()
+    )
     esthetician = esthetician_field(label="Esthetician")
     room = forms.ModelChoiceField(queryset=Room.objects.filter(is_active=True), label="Room")
     device = forms.ModelChoiceField(
@@ -145,6 +195,6 @@ class SessionBookForm(forms.Form):
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
-            self.initial.setdefault("date", timezone.localdate() + timedelta(days=1))
+            self.initial.setdefault("date", localdate() + timedelta(days=1))
             self.initial.setdefault("time", time(10, 0))
             _default_resources(self, user)

@@ -6,18 +6,21 @@ from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from clients.models import HealthChange
 from clients.selectors import client_eligibility
+from clients.services import health_change_record
+from clinic.clinic_time import plus
 from clinic.errors import Conflict, NotEligible, RuleViolation
 from protocols.models import Modality
-from sessions_app.availability import Diary, clinic_zone, day_label
-from sessions_app.booking import check_bookable, clash_error
+from sessions_app.availability import clinic_zone, day_label
+from sessions_app.booking import check_bookable
+from sessions_app.maintenance import maintenance_cycle_sync
 from sessions_app.models import (
-    INTENSITY_MAX_MICROAMPS,
-    INTENSITY_MIN_MICROAMPS,
+    CANCEL_REASON_MAX_LENGTH,
     AddOn,
     Area,
     Session,
@@ -27,6 +30,8 @@ from sessions_app.reminders import (
     reminders_plan_change,
     reminders_plan_completion,
 )
+from sessions_app.rules import treatment_problems
+from sessions_app.slots import SlotGuard
 
 VERBS = {
     Session.Status.CANCELLED: "cancelled",
@@ -67,8 +72,9 @@ def session_reschedule(*, session: Session, start: datetime, by) -> Session:
         device=session.device,
         at=now,
     )
-    end = start + (session.end - session.start)
-    diary = Diary(
+    end = plus(start, session.end - session.start)  # real minutes, also across DST
+    series = session.kind == Session.Kind.SERIES
+    guard = SlotGuard(
         client=session.client,
         esthetician=session.esthetician,
         room=session.room,
@@ -77,46 +83,48 @@ def session_reschedule(*, session: Session, start: datetime, by) -> Session:
         span_end=end,
         exclude=[session.pk],
     )
-    problems = diary.problems(start, end, now=now)
-    if problems:
-        raise RuleViolation(" ".join(problems), field="start")
-    clashes = diary.clashes(start, end, one_per_day=session.kind == Session.Kind.SERIES)
-    if clashes:
-        raise clash_error(clashes)
-    try:
-        with transaction.atomic():
-            session = _move(
-                session,
-                allowed={Session.Status.BOOKED},
-                to=Session.Status.BOOKED,
-                start=start,
-                end=end,
-                sequence=F("sequence") + 1,
-            )
-    except IntegrityError as exc:
-        # Someone took the slot between our check and our update: say who.
-        fresh = Diary(
-            client=session.client,
-            esthetician=session.esthetician,
-            room=session.room,
-            device=session.device,
-            span_start=start,
-            span_end=end,
-            exclude=[session.pk],
-        )
-        raise clash_error(fresh.clashes(start, end)) from exc
+    guard.check(start, end, now=now, one_per_day=series)
+    session = guard.write(
+        lambda: _move(
+            session,
+            allowed={Session.Status.BOOKED},
+            to=Session.Status.BOOKED,
+            start=start,
+            end=end,
+            sequence=F("sequence") + 1,
+            rescheduled_at=now,
+            rescheduled_by=by,
+        ),
+        slots=[(start, end)],
+        one_per_day=series,
+    )
     reminders_plan_change(session=session, at=now)
     return session
 
 
 @transaction.atomic
-def session_cancel(*, session: Session, by) -> Session:
-    """Cancel: the slot is free for others at once, and the client hears of it."""
+def session_cancel(*, session: Session, by, reason: str = "", by_client: bool = False) -> Session:
+    """Cancel: the slot is free for others at once, and the client hears of it.
+
+    Records who cancelled and when, and the optional reason (issue 9, "Who did it"):
+    ``by`` is the member of staff, or ``by_client=True`` when the client pressed the
+    cancel button in an email (then no member of staff is recorded).
+    """
+    reason = (reason or "").strip()
+    if len(reason) > CANCEL_REASON_MAX_LENGTH:
+        raise RuleViolation(
+            f"Keep the reason to at most {CANCEL_REASON_MAX_LENGTH} characters "
+            f"(it has {len(reason)}).",
+            field="reason",
+        )
     session = _move(
         session,
         allowed={Session.Status.BOOKED, Session.Status.CHECKED_IN},
         to=Session.Status.CANCELLED,
         cancelled_at=timezone.now(),
+        cancelled_by=None if by_client else by,
+        cancelled_by_client=by_client,
+        cancel_reason=reason,
         sequence=F("sequence") + 1,
     )
     reminders_plan_change(session=session)
@@ -126,17 +134,53 @@ def session_cancel(*, session: Session, by) -> Session:
 def session_no_show(*, session: Session, by) -> Session:
     if session.start > timezone.now():
         raise RuleViolation("A session cannot be a no-show before it starts.", field="status")
-    return _move(session, allowed={Session.Status.BOOKED}, to=Session.Status.NO_SHOW)
+    session = _move(
+        session,
+        allowed={Session.Status.BOOKED},
+        to=Session.Status.NO_SHOW,
+        no_show_at=timezone.now(),
+        no_show_by=by,
+    )
+    maintenance_cycle_sync(client_id=session.client_id)  # a missed last session ends a series
+    return session
 
 
-def session_check_in(*, session: Session, nothing_changed: bool, by) -> Session:
-    """Check the client in. They re-confirm that nothing has changed (pregnancy,
-    pacemaker, …); a change means a new screening before any treatment."""
-    if not nothing_changed:
-        raise RuleViolation(
-            "The client reports a change in their health. Record a new screening before "
-            "treatment; check-in is refused until then.",
+class HealthChangeReported(Conflict):
+    """Check-in answered "something has changed": the change is recorded and the
+    check-in refused (409) until a new screening (issue 9, "A reported change holds")."""
+
+    def __init__(self, change: HealthChange):
+        super().__init__(
+            "Recorded: the client reports a change in their health. Record a new screening "
+            "before treatment; check-in and booking are refused until then.",
             field="nothing_changed",
+        )
+        self.change = change
+
+    def as_dict(self) -> dict:
+        return {
+            "nothing_changed": [self.message],
+            "eligibility": "screening_required",
+            "health_change": self.change.pk,
+        }
+
+
+def session_check_in(*, session: Session, nothing_changed: bool, by, note: str = "") -> Session:
+    """Check the client in. They re-confirm that nothing has changed (pregnancy,
+    pacemaker, …). A change is recorded (who, when, this session) and raises
+    ``HealthChangeReported``: the client's eligibility is ``screening_required`` until a
+    screening is recorded after it, so a retry with ``nothing_changed`` is refused too
+    (SPEC, "Contraindication screening"). ``note`` says what changed, if told.
+
+    The report is committed before the error is raised: do not call this inside an
+    outer ``transaction.atomic()``, or the error would roll the report back.
+    """
+    note = (note or "").strip()
+    if nothing_changed and note:
+        raise RuleViolation(
+            'A note on what has changed was given with "nothing has changed". If something '
+            "has changed, say so; otherwise leave the note empty.",
+            field="note",
         )
     now = timezone.now()
     if timezone.localtime(session.start, clinic_zone()).date() != timezone.localdate(now):
@@ -144,12 +188,37 @@ def session_check_in(*, session: Session, nothing_changed: bool, by) -> Session:
             f"Check-in is only on the day of the session ({day_label(session.start)}).",
             field="status",
         )
+    if not nothing_changed:
+        raise HealthChangeReported(_health_change_report(session=session, by=by, note=note, at=now))
     eligibility = client_eligibility(client=session.client, at=now)
     if eligibility.outcome != "eligible":
         raise NotEligible(eligibility.outcome, eligibility.reasons)
     return _move(
-        session, allowed={Session.Status.BOOKED}, to=Session.Status.CHECKED_IN, checked_in_at=now
+        session,
+        allowed={Session.Status.BOOKED},
+        to=Session.Status.CHECKED_IN,
+        checked_in_at=now,
+        checked_in_by=by,
     )
+
+
+@transaction.atomic
+def _health_change_report(*, session: Session, by, note: str, at: datetime) -> HealthChange:
+    """Record the change and link it to the session, once per check-in: pressing the
+    button twice (or a retried request) before the new screening is one report."""
+    locked = Session.objects.select_for_update().get(pk=session.pk)
+    if locked.status != Session.Status.BOOKED:
+        raise Conflict(
+            f"This session is {locked.get_status_display().lower()}; it cannot be checked in.",
+            field="status",
+        )
+    pending = client_eligibility(client=session.client, at=at).health_change
+    if pending is not None and pending.pk == locked.health_change_id:
+        return pending
+    change = health_change_record(client=session.client, by=by, note=note, at=at)
+    Session.objects.filter(pk=locked.pk).update(health_change=change)
+    session.health_change = change
+    return change
 
 
 @transaction.atomic
@@ -166,21 +235,20 @@ def session_complete(
     notes: str = "",
 ) -> Session:
     """Record the treatment and complete the session (SPEC: intensity 10–500 µA,
-    static or dynamic, add-ons from the clinic's list)."""
+    static or dynamic, add-ons from the clinic's list; the numbers' ranges are
+    ``sessions_app.rules``)."""
     if modality not in Modality.values:
         raise RuleViolation(
             f"Unknown modality {modality!r}: choose static or dynamic.", field="modality"
         )
-    if not INTENSITY_MIN_MICROAMPS <= intensity_microamps <= INTENSITY_MAX_MICROAMPS:
-        raise RuleViolation(
-            f"Intensity must be between {INTENSITY_MIN_MICROAMPS} and {INTENSITY_MAX_MICROAMPS} "
-            f"µA (microamps); {intensity_microamps} is outside that range.",
-            field="intensity_microamps",
-        )
-    if frequency_hz <= 0:
-        raise RuleViolation("Frequency must be above 0 Hz.", field="frequency_hz")
-    if not 1 <= duration_minutes <= 180:
-        raise RuleViolation("Duration must be between 1 and 180 minutes.", field="duration_minutes")
+    problems = treatment_problems(
+        intensity_microamps=intensity_microamps,
+        frequency_hz=frequency_hz,
+        duration_minutes=duration_minutes,
+    )
+    if problems:
+        field, message = problems[0]
+        raise RuleViolation(message, field=field)
     areas, add_ons = list(dict.fromkeys(areas)), list(dict.fromkeys(add_ons))
     bad = [a for a in areas if a not in Area.values]
     if bad:
@@ -196,6 +264,7 @@ def session_complete(
         allowed={Session.Status.CHECKED_IN},
         to=Session.Status.COMPLETED,
         completed_at=timezone.now(),
+        completed_by=by,
     )
     TreatmentRecord.objects.create(
         session=session,

@@ -137,5 +137,5 @@ class LinkActionView(View):
                 client_confirmed_at=timezone.now()
             )
             return "confirmed"
-        services.session_cancel(session=session, by=None)
+        services.session_cancel(session=session, by=None, by_client=True)
         return "cancelled"

@@ -12,9 +12,8 @@ from django.utils.html import format_html
 from django.views.generic import FormView, TemplateView
 
 from clinic.forms import form_add_error
-from clinic.models import User
 from clinic.permissions import RoleRequiredMixin
-from clinic.roles import Role
+from clinic.selectors import active_estheticians
 from sessions_app import resource_services, selectors
 from sessions_app.manage_forms import ClosedDayForm, DeviceForm, RoomForm, WorkingHoursForm
 from sessions_app.models import ClosedDay, Device, Room, Session, Weekday, WorkingHours
@@ -41,11 +40,7 @@ class ResourcesHomeView(ManageMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        estheticians = list(
-            User.objects.filter(role=Role.ESTHETICIAN, is_active=True).order_by(
-                "first_name", "last_name", "username"
-            )
-        )
+        estheticians = list(active_estheticians().order_by("first_name", "last_name", "username"))
         shifts = {
             (h.esthetician_id, h.weekday): h
             for h in WorkingHours.objects.filter(esthetician__in=estheticians)

@@ -2,11 +2,14 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from clients.models import Client
+from clients.models import Client, HealthChange
 from protocols.models import Modality, Plan
+from sessions_app.rules import INTENSITY_MICROAMPS
 
-INTENSITY_MIN_MICROAMPS = 10
-INTENSITY_MAX_MICROAMPS = 500
+# The database keeps the SPEC's intensity range as well; the numbers are the rule's.
+INTENSITY_MIN_MICROAMPS = INTENSITY_MICROAMPS.low
+INTENSITY_MAX_MICROAMPS = INTENSITY_MICROAMPS.high
+CANCEL_REASON_MAX_LENGTH = 500
 
 
 class Room(models.Model):
@@ -125,6 +128,35 @@ class Session(models.Model):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     # The client pressed "confirm I will come" in an email.
     client_confirmed_at = models.DateTimeField(null=True, blank=True)
+    # Who acted, and when (issue 9, "Who did it"). A null "by" on an old row means
+    # unknown; a cancellation by the client through an email link has no staff member.
+    rescheduled_at = models.DateTimeField(null=True, blank=True)
+    rescheduled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    cancelled_by_client = models.BooleanField(default=False)
+    cancel_reason = models.CharField(max_length=CANCEL_REASON_MAX_LENGTH, blank=True)
+    no_show_at = models.DateTimeField(null=True, blank=True)
+    no_show_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    checked_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    # The change in health the client reported when asked at check-in here, if any.
+    health_change = models.OneToOneField(
+        HealthChange,
+        on_delete=models.PROTECT,
+        related_name="session",
+        null=True,
+        blank=True,
+    )
 
     objects = SessionQuerySet.as_manager()
 
@@ -140,6 +172,11 @@ class Session(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(end__gt=models.F("start")), name="session_ends_after_start"
+            ),
+            # Cancelled either by a member of staff or by the client's email link, not both.
+            models.CheckConstraint(
+                condition=~models.Q(cancelled_by__isnull=False, cancelled_by_client=True),
+                name="session_cancelled_by_staff_or_client",
             ),
         ]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib import messages
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect
@@ -17,6 +16,7 @@ from django.views import View
 from django.views.generic import ListView, TemplateView
 
 from clients.models import Client
+from clinic.errors import DomainError
 from clinic.permissions import RoleRequiredMixin
 from sessions_app import selectors
 from sessions_app.emails import reminder_message
@@ -122,25 +122,23 @@ class ReminderListView(RoleRequiredMixin, ListView):
 
 
 class ReminderResendView(RoleRequiredMixin, View):
-    """Send a failed reminder again with the next dispatch."""
+    """Send a failed reminder again with the next dispatch, unless it is stale."""
 
     permission = "reminders.manage"
     http_method_names = ["post"]
 
     def post(self, request, pk: int):
         reminder = get_object_or_404(Reminder.objects.select_related("client"), pk=pk)
-        if reminder_resend(reminder=reminder):
+        try:
+            reminder_resend(reminder=reminder)
+        except DomainError as refused:
+            # Not failed, or no longer makes sense (issue 9): the service says why.
+            messages.error(request, refused.message)
+        else:
             messages.success(
                 request,
                 f"The “{reminder.get_kind_display()}” email to {reminder.client.full_name} is "
                 "queued again and goes out with the next dispatch, within a minute or so.",
-            )
-        else:
-            reminder.refresh_from_db(fields=["status"])
-            messages.error(
-                request,
-                f"Only a failed reminder can be resent; this one is "
-                f"{reminder.get_status_display().lower()}.",
             )
         back = request.POST.get("next", "")
         if url_has_allowed_host_and_scheme(
@@ -209,7 +207,7 @@ class MaintenanceDueView(RoleRequiredMixin, ListView):
         for client in context["object_list"]:
             last = client.last_completed_start
             weeks = (self.now - last).days // 7 if last else None
-            overdue = weeks is not None and weeks >= settings.MAINTENANCE_OVERDUE_WEEKS
-            rows.append((client, weeks, overdue))
+            # Overdue is the cycle's 6-week time, as the maintenance module set it.
+            rows.append((client, weeks, client.maintenance_overdue))
         context["rows"] = rows
         return context

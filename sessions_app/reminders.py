@@ -20,12 +20,15 @@ from django.conf import settings
 from django.core.mail import get_connection
 from django.db import transaction
 from django.db.models import F, Q
-from django.utils import formats, timezone
+from django.utils import timezone
 
+from clinic.errors import Conflict
 from protocols.models import Plan
 from sessions_app.availability import clinic_zone, local_datetime
-from sessions_app.emails import MAINTENANCE_KINDS, reminder_message
+from sessions_app.emails import reminder_message
+from sessions_app.maintenance import maintenance_cycle_sync, maintenance_hold
 from sessions_app.models import Reminder, Session
+from sessions_app.staleness import reminder_skip_reasons
 
 logger = logging.getLogger(__name__)
 Kind, Status, Event = Reminder.Kind, Reminder.Status, Reminder.Event
@@ -50,17 +53,12 @@ def hydration_before_due(start: datetime, *, booked_at: datetime) -> datetime:
     return max(due, booked_at)
 
 
-def _cancel_maintenance(client_id: int, *, why: str) -> int:
-    return Reminder.objects.filter(
-        client_id=client_id, kind__in=MAINTENANCE_KINDS, status__in=PENDING
-    ).update(status=Status.CANCELLED, last_error=why)
-
-
 def reminders_plan_booking(
     *, sessions: Iterable[Session], plan: Plan | None = None, at: datetime | None = None
 ) -> None:
     """After a booking: one confirmation (one per series, not per session) and a
-    hydration prompt before each session. Booking again ends the maintenance cycle."""
+    hydration prompt before each session. While it is booked, the maintenance cycle
+    waits (``sessions_app.maintenance``)."""
     at = at or timezone.now()
     sessions = list(sessions)
     if not sessions:
@@ -102,12 +100,13 @@ def reminders_plan_booking(
     ]
     # One insert however long the series; a key already planned is left as it is.
     Reminder.objects.bulk_create(rows, ignore_conflicts=True)
-    _cancel_maintenance(client_id, why=f"The client booked again on {formats.date_format(at)}.")
+    maintenance_hold(client_id=client_id, session=sessions[0])
 
 
 def reminders_plan_change(*, session: Session, at: datetime | None = None) -> None:
     """After a reschedule or cancellation: the pending hydration prompt moves or is
-    cancelled, and the client gets an update whose calendar entry moves or disappears."""
+    cancelled, and the client gets an update whose calendar entry moves or disappears.
+    A cancellation can end a series or free a held maintenance cycle."""
     at = at or timezone.now()
     cancelled = session.status == Session.Status.CANCELLED
     pending = Reminder.objects.filter(
@@ -134,12 +133,14 @@ def reminders_plan_change(*, session: Session, at: datetime | None = None) -> No
         event=Event.CANCELLED if cancelled else Event.RESCHEDULED,
         due_at=at,
     )
+    if cancelled:
+        maintenance_cycle_sync(client_id=session.client_id, at=at)
 
 
 def reminders_plan_completion(*, session: Session, at: datetime | None = None) -> None:
-    """After a completed session: a hydration prompt at once. When it ends a series or
-    is a maintenance boost, the 4-week and 6-week maintenance reminders; nothing more
-    until the client books again."""
+    """After a completed session: a hydration prompt at once. A completed boost, or a
+    series that this completion ends, starts the maintenance cycle
+    (``sessions_app.maintenance`` decides)."""
     at = at or timezone.now()
     _upsert(
         key=f"hydrate-after:{session.pk}",
@@ -148,38 +149,33 @@ def reminders_plan_completion(*, session: Session, at: datetime | None = None) -
         session=session,
         due_at=at,
     )
-    if not _starts_maintenance_cycle(session):
-        return
-    # Weeks later at the same time of day in the clinic, whatever the clocks did between.
-    local = timezone.localtime(at, clinic_zone())
-    for kind, weeks in (
-        (Kind.MAINTENANCE_DUE, settings.MAINTENANCE_DUE_WEEKS),
-        (Kind.MAINTENANCE_OVERDUE, settings.MAINTENANCE_OVERDUE_WEEKS),
-    ):
-        _upsert(
-            key=f"{kind}:{session.pk}",
-            kind=kind,
-            client_id=session.client_id,
-            session=session,
-            due_at=local + timedelta(weeks=weeks),
-        )
+    maintenance_cycle_sync(client_id=session.client_id, at=at)
 
 
-def _starts_maintenance_cycle(session: Session) -> bool:
-    if session.kind == Session.Kind.MAINTENANCE:
-        return True
-    if session.plan_id is None:
-        return False
-    last = session.plan.sessions.live().order_by("-start").values_list("pk", flat=True).first()
-    return last == session.pk
-
-
-def reminder_resend(*, reminder: Reminder) -> bool:
-    """A manager sends a failed reminder again, now."""
-    return bool(
-        Reminder.objects.filter(pk=reminder.pk, status=Status.FAILED).update(
-            status=Status.SCHEDULED, due_at=timezone.now(), attempts=0, last_error=""
-        )
+def reminder_resend(*, reminder: Reminder, at: datetime | None = None) -> None:
+    """A manager sends a failed reminder again with the next dispatch, unless it no
+    longer makes sense (issue 9, "Never stale": a week-old "thank you for coming in
+    today"; a maintenance reminder while a session is booked). Then the resend is
+    refused with the reason, and the row is cancelled with it, as dispatch would."""
+    at = at or timezone.now()
+    reminder = Reminder.objects.select_related("client", "session", "plan").get(pk=reminder.pk)
+    if reminder.status == Status.FAILED:
+        reason = reminder_skip_reasons([reminder], at=at).get(reminder.pk)
+        if reason:
+            refusal = f"Not resent: {reason}"
+            Reminder.objects.filter(pk=reminder.pk, status=Status.FAILED).update(
+                status=Status.CANCELLED, last_error=refusal
+            )
+            raise Conflict(refusal, field="status")
+        if Reminder.objects.filter(pk=reminder.pk, status=Status.FAILED).update(
+            status=Status.SCHEDULED, due_at=at, attempts=0, last_error=""
+        ):
+            return
+        reminder.refresh_from_db(fields=["status"])
+    raise Conflict(
+        "Only a failed reminder can be resent; this one is "
+        f"{reminder.get_status_display().lower()}.",
+        field="status",
     )
 
 
@@ -245,29 +241,6 @@ def describe_send_error(exc: Exception) -> str:
     return f"Could not reach the mail server: {exc}."
 
 
-def _skip_reason(reminder: Reminder) -> str:
-    client = reminder.client
-    if reminder.kind in MAINTENANCE_KINDS and client.unsubscribed_at:
-        return (
-            "Skipped: the client unsubscribed from maintenance reminders on "
-            f"{formats.date_format(timezone.localtime(client.unsubscribed_at))}."
-        )
-    if (
-        reminder.kind == Kind.HYDRATION_BEFORE
-        and reminder.session
-        and reminder.session.status != Session.Status.BOOKED
-    ):
-        return f"Skipped: the session is {reminder.session.get_status_display().lower()}."
-    if reminder.kind == Kind.BOOKING_CONFIRMATION and reminder.event == Event.BOOKED:
-        # A confirmation still waiting when everything it confirms was cancelled: the
-        # cancellation notice says what the client needs to know.
-        if reminder.session and reminder.session.status == Session.Status.CANCELLED:
-            return "Skipped: the session was cancelled before this confirmation went out."
-        if reminder.plan and not reminder.plan.sessions.live().exists():
-            return "Skipped: the series was cancelled before this confirmation went out."
-    return ""
-
-
 def _send_batch(ids: list[int], result: DispatchResult) -> None:
     reminders = list(
         Reminder.objects.filter(pk__in=ids, status=Status.SENDING)
@@ -275,6 +248,7 @@ def _send_batch(ids: list[int], result: DispatchResult) -> None:
         .order_by("due_at", "pk")
     )
     now = timezone.now()
+    reasons = reminder_skip_reasons(reminders, at=now)
     to_send = []
     for reminder in reminders:
         if reminder.attempts > settings.REMINDER_MAX_ATTEMPTS:
@@ -285,10 +259,9 @@ def _send_batch(ids: list[int], result: DispatchResult) -> None:
             )
             result.failed += 1
             continue
-        reason = _skip_reason(reminder)
-        if reason:
+        if reminder.pk in reasons:
             Reminder.objects.filter(pk=reminder.pk, status=Status.SENDING).update(
-                status=Status.CANCELLED, last_error=reason
+                status=Status.CANCELLED, last_error=f"Skipped: {reasons[reminder.pk]}"
             )
             result.skipped += 1
         else:

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clinic.models import User
-from clinic.roles import Role
+from clinic.selectors import is_active_esthetician
 from sessions_app.models import ClosedDay, Device, Room, Weekday, WorkingHours
 
 ROOM_FIELDS = ("name", "is_active")
@@ -68,7 +68,7 @@ def working_hours_save(
     starts, and an esthetician has at most one shift per weekday."""
     shift = working_hours or WorkingHours()
     errors: dict[str, list[str]] = {}
-    if esthetician.role != Role.ESTHETICIAN or not esthetician.is_active:
+    if not is_active_esthetician(esthetician):
         errors["esthetician"] = [f"{esthetician} is not an active esthetician."]
     if ends_at <= starts_at:
         errors["ends_at"] = ["The shift must end after it starts."]

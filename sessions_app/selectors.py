@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from clients.models import Client
 from protocols.models import Plan
+from sessions_app import maintenance
 from sessions_app.availability import local_datetime
-from sessions_app.models import Reminder, Session, TreatmentRecord
+from sessions_app.models import Session, TreatmentRecord
 
 
 def plans_with_progress(queryset: QuerySet[Plan] | None = None) -> QuerySet[Plan]:
@@ -58,47 +58,7 @@ def client_last_treatment(
 
 
 def maintenance_due_clients(*, at: datetime) -> QuerySet[Client]:
-    """Clients due a maintenance boost as of ``at`` (SPEC, "Maintenance and hydration"):
-    the 4-week reminder of their latest cycle has come due, no session (other than a
-    cancelled one) was booked since that cycle began, and none is coming up. Longest
-    waiting first.
-
-    Each client is annotated with ``maintenance_due_at`` (when the 4-week mark passed),
-    ``maintenance_since`` (when the cycle began) and ``last_completed_start``."""
-    latest = Reminder.objects.filter(
-        client=OuterRef("pk"), kind=Reminder.Kind.MAINTENANCE_DUE
-    ).order_by("-created_at", "-pk")
-    # The session that began the cycle never counts, whatever its booking time says
-    # (rows written by imports or back-fills can carry a later one).
-    booked_since = (
-        Session.objects.live()
-        .filter(
-            client=OuterRef("pk"),
-            booked_at__gt=OuterRef("maintenance_since"),
-            booked_at__lte=at,
-        )
-        .exclude(pk=OuterRef("maintenance_session"))
-    )
-    upcoming = Session.objects.filter(
-        client=OuterRef("pk"), status=Session.Status.BOOKED, start__gt=at
-    )
-    last_completed = (
-        Session.objects.filter(client=OuterRef("pk"), status=Session.Status.COMPLETED)
-        .order_by("-start")
-        .values("start")[:1]
-    )
-    return (
-        Client.objects.annotate(
-            maintenance_due_at=Subquery(latest.values("due_at")[:1]),
-            maintenance_since=Subquery(latest.values("created_at")[:1]),
-            # 0, never a session's id, when the row has none: NULL would exclude every booking.
-            maintenance_session=Coalesce(
-                Subquery(latest.values("session_id")[:1]), 0, output_field=IntegerField()
-            ),
-            last_completed_start=Subquery(last_completed),
-        )
-        .filter(maintenance_due_at__lte=at)
-        .exclude(Exists(booked_since))
-        .exclude(Exists(upcoming))
-        .order_by("maintenance_due_at", "last_name", "first_name", "pk")
-    )
+    """Clients due a maintenance boost as of ``at``, longest waiting first, with their
+    4-week and 6-week times and overdue flag. The maintenance module decides
+    (``sessions_app.maintenance``); this is where pages look for it."""
+    return maintenance.maintenance_due_clients(at=at)

@@ -1,14 +1,14 @@
-from decimal import Decimal
+from collections.abc import Mapping
 
 from rest_framework import serializers
 
-from clients.models import Client
-from clinic.models import User
-from clinic.roles import Role
+from clients.models import HEALTH_CHANGE_NOTE_MAX_LENGTH, Client
+from clinic.dates import validate_calendar_date
+from clinic.fields import ClinicDateTimeField
+from clinic.selectors import active_estheticians
 from protocols.models import Modality, Plan
 from sessions_app.models import (
-    INTENSITY_MAX_MICROAMPS,
-    INTENSITY_MIN_MICROAMPS,
+    CANCEL_REASON_MAX_LENGTH,
     AddOn,
     Area,
     ClosedDay,
@@ -19,10 +19,12 @@ from sessions_app.models import (
     TreatmentRecord,
     WorkingHours,
 )
-
-
-def estheticians():
-    return User.objects.filter(role=Role.ESTHETICIAN, is_active=True)
+from sessions_app.rules import (
+    DURATION_MINUTES,
+    FREQUENCY_HZ,
+    INTENSITY_MICROAMPS,
+    SESSION_MINUTES,
+)
 
 
 class RoomSerializer(serializers.ModelSerializer):
@@ -38,7 +40,7 @@ class DeviceSerializer(serializers.ModelSerializer):
 
 
 class WorkingHoursSerializer(serializers.ModelSerializer):
-    esthetician = serializers.PrimaryKeyRelatedField(queryset=estheticians())
+    esthetician = serializers.PrimaryKeyRelatedField(queryset=active_estheticians())
 
     class Meta:
         model = WorkingHours
@@ -72,7 +74,7 @@ class TreatmentSerializer(serializers.ModelSerializer):
 
 
 class SessionSerializer(serializers.ModelSerializer):
-    treatment = TreatmentSerializer(read_only=True)
+    treatment = TreatmentSerializer(read_only=True, allow_null=True)
     client_name = serializers.CharField(source="client.full_name", read_only=True)
     esthetician_name = serializers.CharField(source="esthetician.get_full_name", read_only=True)
 
@@ -97,57 +99,88 @@ class SessionSerializer(serializers.ModelSerializer):
             "checked_in_at",
             "completed_at",
             "cancelled_at",
+            # Who acted (staff ids; null when unknown or not done). A cancellation by the
+            # client's email link has ``cancelled_by`` null and ``cancelled_by_client`` true.
+            "rescheduled_at",
+            "rescheduled_by",
+            "cancelled_by",
+            "cancelled_by_client",
+            "cancel_reason",
+            "no_show_at",
+            "no_show_by",
+            "checked_in_by",
+            "completed_by",
+            # The change in health reported at this session's check-in, if any.
+            "health_change",
         ]
         read_only_fields = fields
 
 
 class SessionBookSerializer(serializers.Serializer):
     client = serializers.PrimaryKeyRelatedField(queryset=Client.objects.all())
-    esthetician = serializers.PrimaryKeyRelatedField(queryset=estheticians())
+    esthetician = serializers.PrimaryKeyRelatedField(queryset=active_estheticians())
     room = serializers.PrimaryKeyRelatedField(queryset=Room.objects.all())
     device = serializers.PrimaryKeyRelatedField(queryset=Device.objects.all())
     plan = serializers.PrimaryKeyRelatedField(
         queryset=Plan.objects.all(), required=False, allow_null=True
     )
-    start = serializers.DateTimeField()
-    kind = serializers.ChoiceField(
-        choices=[Session.Kind.SINGLE, Session.Kind.MAINTENANCE], default=Session.Kind.SINGLE
-    )
-    minutes = serializers.IntegerField(min_value=15, max_value=180, required=False)
+    start = ClinicDateTimeField()
+    # Left out: single, or series when a plan is named (the service decides).
+    kind = serializers.ChoiceField(choices=Session.Kind.choices, required=False)
+    minutes = serializers.IntegerField(required=False, **SESSION_MINUTES.field_limits())
 
 
 class RescheduleSerializer(serializers.Serializer):
-    start = serializers.DateTimeField()
+    start = ClinicDateTimeField()
 
 
 class CheckInSerializer(serializers.Serializer):
-    nothing_changed = serializers.BooleanField()
+    nothing_changed = serializers.BooleanField(
+        help_text="Required. true: the client confirms nothing has changed since their "
+        "screening. false: the change is recorded, the answer is 409 and the client needs "
+        "a new screening before check-in or booking."
+    )
+    note = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=HEALTH_CHANGE_NOTE_MAX_LENGTH,
+        help_text="What has changed, if the client said (only with nothing_changed false).",
+    )
 
     def to_internal_value(self, data):
-        # Re-confirmation must be explicit: a missing answer is not "nothing changed".
-        if "nothing_changed" not in data:
+        # Re-confirmation must be explicit: a missing answer is not "nothing changed"
+        # (DRF would read a boolean missing from form data as false). A body that is not
+        # an object falls through to DRF's own 400.
+        if isinstance(data, Mapping) and "nothing_changed" not in data:
             raise serializers.ValidationError(
                 {"nothing_changed": ["Ask the client whether anything has changed."]}
             )
         return super().to_internal_value(data)
 
 
+class CancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=CANCEL_REASON_MAX_LENGTH,
+        help_text="Optional: why the session is cancelled (shown on the session page).",
+    )
+
+
 class CompleteSerializer(serializers.Serializer):
+    """The treatment record. Each number's range and message is ``sessions_app.rules``'s,
+    the same that ``session_complete`` checks and the completion page shows."""
+
     modality = serializers.ChoiceField(choices=Modality.choices)
-    intensity_microamps = serializers.IntegerField(
-        min_value=INTENSITY_MIN_MICROAMPS,
-        max_value=INTENSITY_MAX_MICROAMPS,
-        error_messages={
-            "min_value": f"Intensity must be between {INTENSITY_MIN_MICROAMPS} and "
-            f"{INTENSITY_MAX_MICROAMPS} µA (microamps).",
-            "max_value": f"Intensity must be between {INTENSITY_MIN_MICROAMPS} and "
-            f"{INTENSITY_MAX_MICROAMPS} µA (microamps).",
-        },
-    )
+    intensity_microamps = serializers.IntegerField(**INTENSITY_MICROAMPS.field_limits())
+    # Room for any number's digits (a shape check), so one out of range gets the rule's
+    # message rather than a count of digits.
     frequency_hz = serializers.DecimalField(
-        max_digits=6, decimal_places=2, min_value=Decimal("0.01")
+        max_digits=12, decimal_places=2, **FREQUENCY_HZ.field_limits()
     )
-    duration_minutes = serializers.IntegerField(min_value=1, max_value=180)
+    duration_minutes = serializers.IntegerField(**DURATION_MINUTES.field_limits())
     areas = serializers.ListField(
         child=serializers.ChoiceField(choices=Area.choices), required=False, default=list
     )
@@ -159,11 +192,11 @@ class CompleteSerializer(serializers.Serializer):
 
 class PlanCreateSerializer(serializers.Serializer):
     client = serializers.PrimaryKeyRelatedField(queryset=Client.objects.all())
-    start_date = serializers.DateField()
+    start_date = serializers.DateField(validators=[validate_calendar_date])
 
 
 class SeriesBookSerializer(serializers.Serializer):
-    esthetician = serializers.PrimaryKeyRelatedField(queryset=estheticians())
+    esthetician = serializers.PrimaryKeyRelatedField(queryset=active_estheticians())
     room = serializers.PrimaryKeyRelatedField(queryset=Room.objects.all())
     device = serializers.PrimaryKeyRelatedField(queryset=Device.objects.all())
     time = serializers.TimeField(format="%H:%M", input_formats=["%H:%M"])

@@ -19,29 +19,42 @@ from clients.selectors import (
     clients_for_eligibility,
     eligibility_prefetches,
 )
+from clinic.dates import OUT_OF_RANGE, within_calendar
 from clinic.errors import BookingClash, DomainError
 from clinic.forms import form_add_error
-from clinic.models import User
 from clinic.permissions import RoleRequiredMixin
 from clinic.roles import Role
-from protocols.services import plan_build, plan_create
-from sessions_app import selectors, services
+from clinic.selectors import active_estheticians
+from protocols.services import plan_build
+from sessions_app import plans, selectors, services
 from sessions_app.availability import local_datetime
 from sessions_app.forms import (
+    CancelForm,
     CheckInForm,
     CompleteForm,
     RescheduleForm,
     SeriesForm,
     SessionBookForm,
 )
+from sessions_app.lifecycle import HealthChangeReported
 from sessions_app.models import Session
 
 
-def _parse_day(value: str | None) -> date:
-    try:
-        return date.fromisoformat(value) if value else timezone.localdate()
-    except ValueError:
+def _parse_day(request) -> date:
+    """The day asked for with ``?date=YYYY-MM-DD``; today if none, or if it is not a
+    date or not one the calendar can show (year 1, year 9999), saying so."""
+    value = request.GET.get("date")
+    if not value:
         return timezone.localdate()
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        messages.warning(request, f"“{value}” is not a date (YYYY-MM-DD): showing today.")
+        return timezone.localdate()
+    if not within_calendar(day):
+        messages.warning(request, f"{OUT_OF_RANGE} Showing today.")
+        return timezone.localdate()
+    return day
 
 
 def _with_client_eligibility(queryset):
@@ -62,13 +75,13 @@ class CalendarView(RoleRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        staff = list(User.objects.filter(role=Role.ESTHETICIAN, is_active=True))
+        staff = list(active_estheticians())
         chosen = self.request.GET.get("esthetician")
         esthetician = next((e for e in staff if str(e.pk) == chosen), None)
         if esthetician is None:
             esthetician = user if user.role == Role.ESTHETICIAN else (staff[0] if staff else None)
         view = "day" if self.request.GET.get("view") == "day" else "week"
-        day = _parse_day(self.request.GET.get("date"))
+        day = _parse_day(self.request)
         first = day if view == "day" else day - timedelta(days=day.weekday())
         length = 1 if view == "day" else 7
         sessions = []
@@ -115,8 +128,8 @@ class DayScheduleView(RoleRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        day = _parse_day(self.request.GET.get("date"))
-        staff = list(User.objects.filter(role=Role.ESTHETICIAN, is_active=True))
+        day = _parse_day(self.request)
+        staff = list(active_estheticians())
         sessions = _badged(_with_client_eligibility(selectors.sessions_on(day)))
         columns = [
             {
@@ -173,11 +186,15 @@ class SeriesBookView(RoleRequiredMixin, FormView):
         start = getattr(form, "cleaned_data", {}).get("start_date") or form.initial.get(
             "start_date"
         )
-        try:
-            context["plan"] = plan_build(client=self.client, start_date=start, by=self.request.user)
-        except DomainError:
-            context["plan"] = None
+        # A start date cleared (or not a date) leaves no plan to show; the form says why.
+        context["plan"] = None if start is None else self._plan_or_none(start)
         return context
+
+    def _plan_or_none(self, start):
+        try:
+            return plan_build(client=self.client, start_date=start, by=self.request.user)
+        except DomainError:
+            return None
 
     def form_valid(self, form):
         data = form.cleaned_data
@@ -195,13 +212,20 @@ class SeriesBookView(RoleRequiredMixin, FormView):
                 plan = plan_build(
                     client=self.client, start_date=data["start_date"], by=self.request.user
                 )
+                # Say so at preview already: a second active plan will not be booked.
+                plans.plan_check_no_overlap(plan)
                 proposal = services.series_propose(plan=plan, **args)
                 return self.render_to_response(self.get_context_data(form=form, proposal=proposal))
             with transaction.atomic():
-                plan = plan_create(
+                plan = plans.plan_create(
                     client=self.client, start_date=data["start_date"], by=self.request.user
                 )
                 booked = services.series_book(plan=plan, by=self.request.user, **args)
+        except plans.ActivePlanExists as error:
+            # The message names the plan; the page links to it (where it can be cancelled).
+            form_add_error(form, error)
+            context = self.get_context_data(form=form, active_plan=error.plan)
+            return self.render_to_response(context)
         except BookingClash as clash:
             form.add_error(None, clash.message)
             plan = plan_build(
@@ -276,14 +300,23 @@ class SessionDetailView(RoleRequiredMixin, TemplateView):
         "check_in": (CheckInForm, "sessions.treat"),
         "complete": (CompleteForm, "sessions.treat"),
         "reschedule": (RescheduleForm, "sessions.book"),
-        "cancel": (None, "sessions.cancel"),
+        "cancel": (CancelForm, "sessions.cancel"),
         "no_show": (None, "sessions.no_show"),
     }
 
     @cached_property
     def session(self) -> Session:
         queryset = _with_client_eligibility(
-            selectors.sessions_for_list().select_related("treatment")
+            selectors.sessions_for_list().select_related(
+                "treatment",
+                # Who did what, shown on the page (issue 9, "Who did it").
+                "rescheduled_by",
+                "cancelled_by",
+                "no_show_by",
+                "checked_in_by",
+                "completed_by",
+                "health_change__reported_by",
+            )
         )
         return get_object_or_404(queryset, pk=self.kwargs["pk"])
 
@@ -300,6 +333,7 @@ class SessionDetailView(RoleRequiredMixin, TemplateView):
             has_started=session.start <= timezone.now(),
         )
         context.setdefault("check_in_form", CheckInForm())
+        context.setdefault("cancel_form", CancelForm())
         context.setdefault("complete_form", CompleteForm(initial=self._complete_initial(last)))
         context.setdefault(
             "reschedule_form", RescheduleForm(initial={"date": local.date(), "time": local.time()})
@@ -336,6 +370,10 @@ class SessionDetailView(RoleRequiredMixin, TemplateView):
         data = form.cleaned_data if form is not None else {}
         try:
             done = self._act(action, data)
+        except HealthChangeReported as reported:
+            # Recorded: the next step is the new screening, so go straight to its form.
+            messages.warning(request, reported.message)
+            return redirect("clients:screening", pk=self.session.client_id)
         except (DomainError, ValidationError) as error:
             if form is None:
                 messages.error(request, getattr(error, "message", str(error)))
@@ -349,7 +387,7 @@ class SessionDetailView(RoleRequiredMixin, TemplateView):
         session, by = self.session, self.request.user
         if action == "check_in":
             services.session_check_in(
-                session=session, nothing_changed=data["nothing_changed"], by=by
+                session=session, nothing_changed=data["nothing_changed"], note=data["note"], by=by
             )
             return f"{session.client.full_name} is checked in."
         if action == "complete":
@@ -360,7 +398,7 @@ class SessionDetailView(RoleRequiredMixin, TemplateView):
             services.session_reschedule(session=session, start=start, by=by)
             return f"Moved to {timezone.localtime(start):%a %b %-d at %-I:%M %p}."
         if action == "cancel":
-            services.session_cancel(session=session, by=by)
+            services.session_cancel(session=session, by=by, reason=data["reason"])
             return "Session cancelled; the slot is free again."
         services.session_no_show(session=session, by=by)
         return "Marked as a no-show."

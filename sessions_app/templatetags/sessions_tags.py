@@ -3,6 +3,7 @@ from django.utils import timezone
 
 from sessions_app import selectors
 from sessions_app.models import Reminder
+from sessions_app.plans import plans_with_state
 
 register = template.Library()
 
@@ -10,7 +11,8 @@ register = template.Library()
 @register.inclusion_tag("sessions/includes/client_sessions.html", takes_context=True)
 def client_sessions(context, client):
     """A client's plans with their progress and their sessions, for the client page."""
-    plans = list(selectors.plans_with_progress(client.plans.all()))
+    # is_active: the one-active-plan rule's own reading, for the "Cancel plan" button.
+    plans = list(plans_with_state(selectors.plans_with_progress(client.plans.all())))
     sessions = list(selectors.sessions_for_list(client.sessions.all()).order_by("-start")[:30])
     now = timezone.now()
     return {

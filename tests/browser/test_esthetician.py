@@ -99,9 +99,11 @@ def test_esthetician_books_a_series_and_completes_todays_session(visit, page):
     visit.landed()
     assert page.url.endswith(f"/sessions/{todays.pk}/")
 
-    # Check in: the client confirms nothing has changed.
-    page.get_by_label("The client confirms nothing has changed").check()
-    page.get_by_role("button", name="Check in").click()
+    # Check in: the client confirms nothing has changed (one of two buttons; no tick box).
+    expect(
+        page.get_by_role("button", name="Something has changed — record a new screening")
+    ).to_be_visible()
+    page.get_by_role("button", name="Nothing has changed — check in").click()
     visit.landed("esthetician-checked-in")
     expect(page.get_by_text("Ava Nguyen is checked in.")).to_be_visible()
 

@@ -38,17 +38,27 @@ def test_manager_sets_up_the_clinic_and_watches_reminders(visit, page):
     )
     now = timezone.now()
     today = timezone.localdate()
-    # A hydration prompt the mail server refused for good, and a sent confirmation.
+    # A confirmation of tomorrow's session the mail server refused for good (one that
+    # still makes sense: a stale email cannot be resent), and a sent confirmation.
     ava = ClientFactory(first_name="Ava", last_name="Nguyen")
     session = completed(ava, esme, today - timedelta(days=1))
-    failed = Reminder.objects.create(
-        kind=Reminder.Kind.HYDRATION_AFTER,
+    tomorrow = Session.objects.create(
         client=ava,
-        session=session,
+        esthetician=esme,
+        room=RoomFactory(),
+        device=DeviceFactory(),
+        start=local_datetime(today + timedelta(days=1), time(10)),
+        end=local_datetime(today + timedelta(days=1), time(10, 45)),
+        booked_by=esme,
+    )
+    failed = Reminder.objects.create(
+        kind=Reminder.Kind.BOOKING_CONFIRMATION,
+        client=ava,
+        session=tomorrow,
         due_at=now,
         status=Reminder.Status.FAILED,
         attempts=6,
-        key="hydrate-after:x",
+        key="confirm:tomorrow",
         last_error="SMTPRecipientsRefused: 452 mailbox full",
     )
     Reminder.objects.create(

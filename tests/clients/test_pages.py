@@ -198,7 +198,7 @@ def test_screening_form_requires_every_answer(page_as, a_client):
         reverse("clients:screening", args=[a_client.pk]), answers
     )
     assert response.status_code == 200
-    assert "This field is required." in response.content.decode()
+    assert "A missing answer is never read as No." in response.content.decode()
     assert not Screening.objects.exists()
 
 

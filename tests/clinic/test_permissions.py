@@ -63,6 +63,7 @@ EXPECTED_PERMISSIONS = {
     "sessions.cancel": {FD, ES, MG},
     "sessions.no_show": {FD, ES, MG},
     "sessions.treat": {ES, MG},
+    "plans.cancel": {FD, ES, MG},
     "reminders.view": {MG},
     "reminders.manage": {MG},
     "maintenance.view": {FD, ES, MG},

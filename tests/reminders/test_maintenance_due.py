@@ -1,5 +1,6 @@
-"""Who is due a maintenance boost: the 4-week mark passed with nothing booked since
-(SPEC, "Maintenance and hydration"), as a selector and as the front desk's page."""
+"""Who is due a maintenance boost: the 4-week mark of the open cycle passed with nothing
+booked ahead (SPEC, "Maintenance and hydration"), as a selector and as the front desk's
+page."""
 
 from datetime import timedelta
 

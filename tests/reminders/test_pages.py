@@ -220,6 +220,28 @@ def test_resend_does_nothing_to_a_sent_row(page_as, outbox):
     assert "Only a failed reminder can be resent; this one is sent." in response.text
 
 
+def test_resend_of_a_week_old_thank_you_is_refused_with_the_reason(page_as, clock, a_client):
+    """The walk-through resent "thank you for coming in today" a week late (issue 9)."""
+    done = NOW - timedelta(days=7)
+    visit = SessionFactory(
+        client=a_client, start=done - timedelta(minutes=45), status="completed", completed_at=done
+    )
+    failed = ReminderFactory(
+        session=visit, kind="hydration_after", due_at=done, status="failed", attempts=6
+    )
+
+    response = page_as(MG).post(resend_url(failed), {"next": f"{LIST}?tab=failed"}, follow=True)
+
+    failed.refresh_from_db()
+    reason = (
+        "Not resent: the two hours after the session (completed on Wed Mar 3, 2027 at "
+        "9:00 AM PST) are over; a prompt to drink water in them no longer makes sense."
+    )
+    assert (failed.status, failed.sent_at, failed.last_error) == ("cancelled", None, reason)
+    assert reason in response.text
+    assert "queued again" not in response.text
+
+
 def test_resend_never_redirects_off_site(page_as, outbox):
     response = page_as(MG).post(resend_url(outbox["failed"]), {"next": "https://evil.example/"})
 

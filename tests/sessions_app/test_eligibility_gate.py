@@ -174,7 +174,8 @@ def test_check_in_when_something_changed_is_refused_and_the_session_stays_booked
 ):
     response = check_in(api_est, todays_session, {"nothing_changed": False})
 
-    assert response.status_code == 400
+    # The change is recorded (tests/sessions_app/test_health_change.py): 409, not 400.
+    assert response.status_code == 409
     assert "new screening" in response.json()["nothing_changed"][0]
     todays_session.refresh_from_db()
     assert todays_session.status == Session.Status.BOOKED

@@ -18,6 +18,7 @@ from aiosmtpd.controller import Controller
 from django.db import connection, transaction
 from django.utils import timezone
 
+from clinic.errors import Conflict
 from sessions_app.models import Reminder, Session
 from sessions_app.reminders import reminder_resend, reminders_claim, reminders_dispatch
 from tests.factories import ClientFactory, ReminderFactory, SessionFactory
@@ -215,7 +216,8 @@ def test_a_refusing_server_means_retries_with_backoff_then_one_send(clock, inbox
 @pytest.mark.django_db
 def test_after_the_last_attempt_a_reminder_fails_and_a_resend_sends_it(clock, inbox, settings):
     settings.REMINDER_MAX_ATTEMPTS = 3
-    reminder = due()
+    # For a session a week away: still worth sending when the resend comes a day later.
+    reminder = due(session=SessionFactory(start=NOW + timedelta(days=7)))
     inbox.refuse_data = "451 4.3.0 Try again later"
     for _ in range(3):
         reminders_dispatch()
@@ -230,13 +232,14 @@ def test_after_the_last_attempt_a_reminder_fails_and_a_resend_sends_it(clock, in
     inbox.refuse_data = None
     assert inbox.messages == []
 
-    assert reminder_resend(reminder=reminder) is True
+    reminder_resend(reminder=reminder)
     assert reminders_dispatch().sent == 1
 
     (reminder,) = reload(reminder)
     assert (reminder.status, reminder.attempts, reminder.last_error) == (Status.SENT, 1, "")
     assert inbox.reminder_ids() == {reminder.pk: 1}
-    assert reminder_resend(reminder=reminder) is False  # only a failed one is resent
+    with pytest.raises(Conflict, match="Only a failed reminder can be resent"):
+        reminder_resend(reminder=reminder)
 
 
 # Workers that die ----------------------------------------------------------------------------

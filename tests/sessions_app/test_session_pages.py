@@ -227,10 +227,10 @@ def test_session_page_check_in_needs_confirmation(page_as, esthetician, room, de
     browser = page_as(Role.ESTHETICIAN)
     url = reverse("sessions:detail", args=[session.pk])
     response = browser.post(url, {"action": "check_in"})
-    assert "record a new screening" in response.content.decode().lower()
+    assert "ask the client whether anything has changed" in response.content.decode().lower()
     session.refresh_from_db()
     assert session.status == Session.Status.BOOKED
-    browser.post(url, {"action": "check_in", "nothing_changed": "on"})
+    browser.post(url, {"action": "check_in", "nothing_changed": "true"})
     session.refresh_from_db()
     assert session.status == Session.Status.CHECKED_IN
 
@@ -355,7 +355,7 @@ def test_reschedule_outside_hours_shows_reason(page_as, esthetician, room, devic
 
 
 def test_client_page_lists_plan_progress(page_as, esthetician, room, device, a_client):
-    from protocols.services import plan_create
+    from sessions_app.plans import plan_create
 
     plan = plan_create(client=a_client, start_date=TODAY, by=esthetician)
     book(

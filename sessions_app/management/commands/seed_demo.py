@@ -326,11 +326,7 @@ class Command(BaseCommand):
             kind=Session.Kind.SERIES if plan else Session.Kind.SINGLE,
             status=status,
             booked_by=by,
-            checked_in_at=start if status == Session.Status.COMPLETED else None,
-            completed_at=start + timedelta(minutes=minutes)
-            if status == Session.Status.COMPLETED
-            else None,
-            cancelled_at=start - timedelta(days=2) if status == Session.Status.CANCELLED else None,
+            **self._who_acted(status, start, minutes, est, by),
         )
         if status == Session.Status.COMPLETED:
             TreatmentRecord.objects.create(
@@ -344,6 +340,27 @@ class Command(BaseCommand):
                 recorded_by=est,
             )
         return session
+
+    @staticmethod
+    def _who_acted(status, start, minutes, est, desk) -> dict:
+        """Who checked in, completed, cancelled or marked a no-show, and when, as the
+        session page shows it: the esthetician treats, the front desk takes the calls."""
+        if status == Session.Status.COMPLETED:
+            return {
+                "checked_in_at": start,
+                "checked_in_by": est,
+                "completed_at": start + timedelta(minutes=minutes),
+                "completed_by": est,
+            }
+        if status == Session.Status.CANCELLED:
+            return {
+                "cancelled_at": start - timedelta(days=2),
+                "cancelled_by": desk,
+                "cancel_reason": "The client called: a cold, will book again next week.",
+            }
+        if status == Session.Status.NO_SHOW:
+            return {"no_show_at": start + timedelta(minutes=20), "no_show_by": desk}
+        return {}
 
     def _reminders(self) -> None:
         """An outbox with a history: what was sent for past sessions, what is scheduled
@@ -408,8 +425,13 @@ class Command(BaseCommand):
                     session=session,
                 )
         Reminder.objects.bulk_create(rows)
-        # One that the mail server refused for good, for the manager to resend.
-        failed = Reminder.objects.filter(kind=Reminder.Kind.HYDRATION_AFTER).order_by("-due_at")
+        # One that the mail server refused for good, for the manager to resend: a series
+        # confirmation with sessions still ahead (a stale email could not be resent).
+        failed = Reminder.objects.filter(
+            kind=Reminder.Kind.BOOKING_CONFIRMATION,
+            plan__sessions__status=Session.Status.BOOKED,
+            plan__sessions__start__gt=now,
+        ).order_by("-due_at")
         Reminder.objects.filter(pk__in=failed.values("pk")[:1]).update(
             status=Reminder.Status.FAILED,
             sent_at=None,
