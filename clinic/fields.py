@@ -6,7 +6,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from clinic.clinic_time import local_datetime
-from clinic.dates import validate_calendar_date
+from clinic.dates import OUT_OF_RANGE, validate_calendar_date, within_calendar
 from clinic.errors import RuleViolation
 
 
@@ -20,6 +20,9 @@ class ClinicDateTimeField(serializers.DateTimeField):
     default_validators = [validate_calendar_date]
 
     def enforce_timezone(self, value):
+        # Before any zone arithmetic: converting 9999-12-31 23:00 to UTC overflows.
+        if not within_calendar(value):
+            raise serializers.ValidationError(OUT_OF_RANGE, code="out_of_range")
         if timezone.is_naive(value):
             try:
                 return local_datetime(value.date(), value.time(), field=self.field_name)

@@ -60,7 +60,11 @@ def plan_for_booking(plan: Plan) -> Plan:
     """The plan, re-read with its row locked until the booking commits: two bookings
     of one plan at once take turns, so the second sees what the first booked (issue 9,
     "a plan is booked once"). On SQLite the write lock taken at BEGIN does the same."""
-    locked = Plan.objects.select_for_update().select_related("client", "protocol").get(pk=plan.pk)
+    locked = (
+        Plan.objects.select_for_update(of=("self",))
+        .select_related("client", "protocol")
+        .get(pk=plan.pk)
+    )
     if locked.cancelled_at is not None:
         raise Conflict(f"{plan_label(locked)} was cancelled; start a new plan.", field="plan")
     return locked

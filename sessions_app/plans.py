@@ -107,7 +107,11 @@ def plan_cancel(*, plan: Plan, by, reason: str = "") -> Plan:
     """Cancel a plan: its booked sessions are cancelled through ``session_cancel`` (so
     the client hears of each one and the slots free at once), and the plan stops
     being active. A finished plan, or one with a session in progress, is refused."""
-    plan = Plan.objects.select_for_update().select_related("protocol", "client").get(pk=plan.pk)
+    plan = (
+        Plan.objects.select_for_update(of=("self",))
+        .select_related("protocol", "client")
+        .get(pk=plan.pk)
+    )
     if plan.cancelled_at is not None:
         raise Conflict(f"{plan_label(plan)} is already cancelled.", field="plan")
     if Plan.objects.filter(pk=plan.pk).filter(series_ended_q()).exists():

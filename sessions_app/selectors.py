@@ -2,33 +2,37 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.conf import settings
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    Min,
+    Q,
+    QuerySet,
+)
 
 from clients.models import Client
 from protocols.models import Plan
 from sessions_app import maintenance
 from sessions_app.availability import local_datetime
-from sessions_app.models import Session, TreatmentRecord
+from sessions_app.models import Reminder, Session, TreatmentRecord
+from sessions_app.series import series_ended_q
 
 
 def plans_with_progress(queryset: QuerySet[Plan] | None = None) -> QuerySet[Plan]:
-    """Plans with their progress: sessions booked (not cancelled), completed, and the
-    status of the last one. A series is complete when its last session is completed."""
+    """Plans with their progress: sessions booked (not cancelled), completed, and
+    ``series_ended``, the one rule of ``sessions_app.series`` (nothing booked or checked
+    in, at least one completed: whatever happened to the sessions after the last one)."""
     queryset = Plan.objects.all() if queryset is None else queryset
-    last_status = (
-        Session.objects.live().filter(plan=OuterRef("pk")).order_by("-start").values("status")[:1]
-    )
     return queryset.select_related("protocol", "client").annotate(
         sessions_booked=Count("sessions", filter=~Q(sessions__status="cancelled")),
         sessions_completed=Count("sessions", filter=Q(sessions__status="completed")),
-        last_session_status=Subquery(last_status),
+        series_ended=ExpressionWrapper(series_ended_q(), output_field=BooleanField()),
     )
-
-
-def plan_is_complete(plan: Plan) -> bool:
-    return getattr(plan, "last_session_status", None) == Session.Status.COMPLETED
 
 
 def sessions_for_list(queryset: QuerySet[Session] | None = None) -> QuerySet[Session]:
@@ -62,3 +66,47 @@ def maintenance_due_clients(*, at: datetime) -> QuerySet[Client]:
     4-week and 6-week times and overdue flag. The maintenance module decides
     (``sessions_app.maintenance``); this is where pages look for it."""
     return maintenance.maintenance_due_clients(at=at)
+
+
+@dataclass(frozen=True)
+class OutboxHealth:
+    """How the reminder outbox is keeping up, for the manager's Reminders page."""
+
+    at: datetime
+    due_count: int  # scheduled rows whose time has come
+    oldest_due_at: datetime | None
+    long_sending_count: int
+    failed_count: int  # what "Resend all failed" would take up
+    long_sending: list[Reminder]  # the first few, oldest claim first
+    long_after: timedelta
+
+    @property
+    def oldest_due_age(self) -> timedelta | None:
+        return None if self.oldest_due_at is None else self.at - self.oldest_due_at
+
+
+def outbox_health(*, at: datetime, shown: int = 10) -> OutboxHealth:
+    """The age of the oldest due row, and the rows long in ``sending`` (issue 10). Long
+    means past the dispatch task's hard time limit, which no live worker outlasts: such a
+    row's worker is gone and the dispatcher takes it up again at
+    ``REMINDER_SENDING_TIMEOUT_SECONDS``. Two queries, however big the outbox."""
+    long_after = timedelta(seconds=settings.REMINDER_TASK_TIME_LIMIT)
+    Status = Reminder.Status  # noqa: N806 (the model's enum, as elsewhere)
+    due = Q(status=Status.SCHEDULED, due_at__lte=at)
+    long = Q(status=Status.SENDING, claimed_at__lt=at - long_after)
+    totals = (
+        Reminder.objects.filter(status__in=(Status.SCHEDULED, Status.SENDING, Status.FAILED))
+        .order_by()
+        .aggregate(
+            due_count=Count("pk", filter=due),
+            oldest_due_at=Min("due_at", filter=due),
+            long_sending_count=Count("pk", filter=long),
+            failed_count=Count("pk", filter=Q(status=Status.FAILED)),
+        )
+    )
+    rows = list(
+        Reminder.objects.filter(long)
+        .select_related("client", "session")
+        .order_by("claimed_at", "pk")[:shown]
+    )
+    return OutboxHealth(at=at, long_sending=rows, long_after=long_after, **totals)

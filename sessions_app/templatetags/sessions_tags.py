@@ -18,7 +18,7 @@ def client_sessions(context, client):
     return {
         "user": context["user"],
         "client": client,
-        "plans": [(p, selectors.plan_is_complete(p)) for p in plans],
+        "plans": plans,
         "upcoming": sorted((s for s in sessions if s.start >= now), key=lambda s: s.start),
         "past": [s for s in sessions if s.start < now],
     }

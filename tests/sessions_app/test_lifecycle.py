@@ -9,7 +9,7 @@ import time_machine
 from clinic.errors import RuleViolation
 from protocols.models import Plan
 from sessions_app.models import Session, TreatmentRecord
-from sessions_app.selectors import plan_is_complete, plans_with_progress
+from sessions_app.selectors import plans_with_progress
 from sessions_app.services import session_complete
 from tests.factories import ClientFactory, PlanFactory, SessionFactory
 from tests.sessions_app.helpers import LA, at, local, screen
@@ -383,7 +383,7 @@ def test_plan_is_not_complete_before_its_last_session_is(api_est, booked_plan):
     for session in booked_plan.sessions.order_by("start")[:4]:
         treat(api_est, session)
 
-    assert not plan_is_complete(plans_with_progress().get(pk=booked_plan.pk))
+    assert not plans_with_progress().get(pk=booked_plan.pk).series_ended
 
 
 def test_plan_is_complete_when_its_last_session_is_completed(api_est, booked_plan):
@@ -391,10 +391,28 @@ def test_plan_is_complete_when_its_last_session_is_completed(api_est, booked_pla
         treat(api_est, session)
 
     assert progress(api_est, booked_plan) == (5, 5)
-    assert plan_is_complete(plans_with_progress().get(pk=booked_plan.pk))
+    assert plans_with_progress().get(pk=booked_plan.pk).series_ended
+
+
+def test_plan_whose_last_session_was_missed_has_ended(api_est, booked_plan):
+    sessions = list(booked_plan.sessions.order_by("start"))
+    for session in sessions[:4]:
+        treat(api_est, session)
+    with time_machine.travel(sessions[4].start + timedelta(minutes=5), tick=False):
+        assert act(api_est, sessions[4], "no-show").status_code == 200
+
+    assert plans_with_progress().get(pk=booked_plan.pk).series_ended
+
+
+def test_plan_with_an_earlier_session_still_booked_has_not_ended(api_est, booked_plan):
+    sessions = list(booked_plan.sessions.order_by("start"))
+    for session in sessions[:3] + sessions[4:]:
+        treat(api_est, session)
+
+    assert not plans_with_progress().get(pk=booked_plan.pk).series_ended
 
 
 def test_plan_without_sessions_is_not_complete(bookable, esthetician):
     plan = PlanFactory(client=bookable, start_date=MONDAY, created_by=esthetician)
 
-    assert not plan_is_complete(plans_with_progress(Plan.objects.filter(pk=plan.pk)).get())
+    assert not plans_with_progress(Plan.objects.filter(pk=plan.pk)).get().series_ended

@@ -132,3 +132,34 @@ def test_two_plans_for_one_client_at_once_give_one_plan_and_a_409(esthetician, y
     assert not [r for r in responses if isinstance(r, Exception)]
     assert sorted(r.status_code for r in responses) == [201] + [409] * (RACERS - 1)
     assert Plan.objects.filter(client=young_client).count() == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_locking_a_plan_for_booking_leaves_its_client_and_age_band_unlocked(
+    esthetician, young_client
+):
+    """Only the plan's row is locked: bookings of other plans in the same age band, and
+    a manager editing the bands, do not queue behind it."""
+    from django.db import connections, transaction
+
+    from protocols.models import Protocol
+    from sessions_app.booking import plan_for_booking
+
+    plan = PlanFactory(client=young_client, start_date=MONDAY, created_by=esthetician)
+    other = connections.create_connection("default")
+    try:
+        with transaction.atomic():
+            plan_for_booking(plan)
+            with other.cursor() as cursor:
+                for table, pk in (
+                    (Protocol._meta.db_table, plan.protocol_id),
+                    (young_client._meta.db_table, young_client.pk),
+                ):
+                    # NOWAIT: an error here means the row is locked by the booking.
+                    cursor.execute(
+                        f"SELECT id FROM {table} WHERE id = %s FOR UPDATE NOWAIT",  # noqa: S608
+                        [pk],
+                    )
+                    assert cursor.fetchone() == (pk,)
+    finally:
+        other.close()
