@@ -44,15 +44,6 @@ def screening_validity() -> timedelta:
     return timedelta(days=settings.SCREENING_VALID_DAYS)
 
 
-def client_current_screening(*, client: Client, at: datetime) -> Screening | None:
-    """The latest screening taken at or before ``at``, if it is still current.
-
-    Reads ``client.screenings.all()`` so a prefetch (see ``clients_for_eligibility``)
-    serves a whole list with one query.
-    """
-    return _current(_latest_screening(client, at), at)
-
-
 def _latest_screening(client: Client, at: datetime) -> Screening | None:
     taken = [s for s in client.screenings.all() if s.recorded_at <= at]
     return max(taken, key=lambda s: (s.recorded_at, s.pk)) if taken else None

@@ -55,7 +55,16 @@ class PlanAdmin(admin.ModelAdmin):
         "sessions_max",
     )
     list_select_related = ("client", "protocol")
+    # Plans are made and cancelled by sessions_app.plans (one active plan per client;
+    # cancelling notifies the client): the admin only shows them.
     readonly_fields = (
+        "client",
+        "protocol",
+        "start_date",
+        "cancelled_at",
+        "cancelled_by",
+        "modality",
+        "created_by",
         "age_at_start",
         "sessions_min",
         "sessions_max",
@@ -63,3 +72,9 @@ class PlanAdmin(admin.ModelAdmin):
         "weeks_max",
         "session_minutes",
     )
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clinic.models import User
+from clinic.dates import OUT_OF_RANGE, within_calendar
 from clinic.selectors import is_active_esthetician
 from sessions_app.models import ClosedDay, Device, Room, Weekday, WorkingHours
 
@@ -98,6 +99,8 @@ def closed_day_add(*, date: date, reason: str = "") -> ClosedDay:
     day stay booked until someone moves or cancels them."""
     if date < timezone.localdate():
         raise ValidationError({"date": ["That day is past; only today or later can be closed."]})
+    if not within_calendar(date):
+        raise ValidationError({"date": [OUT_OF_RANGE]})
     if ClosedDay.objects.filter(date=date).exists():
         raise ValidationError({"date": ["The clinic is already marked closed on that day."]})
     return _save(ClosedDay(), {"date": date, "reason": reason}, ("date", "reason"))

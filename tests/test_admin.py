@@ -58,3 +58,23 @@ def test_admin_protocol_edit_within_the_rules_saves(page_as):
     assert response.status_code == 302
     band.refresh_from_db()
     assert (band.sessions_min, band.session_minutes) == (12, 50)
+
+
+def test_admin_shows_plans_but_cannot_add_move_or_cancel_them(page_as, a_client, manager):
+    """Plans are made and cancelled through sessions_app.plans (one active plan per
+    client; cancelling tells the client), never around it in the admin."""
+    from datetime import date
+
+    from tests.factories import PlanFactory
+
+    plan = PlanFactory(client=a_client, start_date=date(2027, 3, 1), created_by=manager)
+    admin = page_as(Role.MANAGER)
+
+    assert admin.get(reverse("admin:protocols_plan_change", args=[plan.pk])).status_code == 200
+    assert admin.get(reverse("admin:protocols_plan_add")).status_code == 403
+    admin.post(
+        reverse("admin:protocols_plan_change", args=[plan.pk]),
+        {"start_date": "2027-06-01", "cancelled_at_0": "2027-01-01", "cancelled_at_1": "10:00"},
+    )
+    plan.refresh_from_db()
+    assert (plan.start_date, plan.cancelled_at) == (date(2027, 3, 1), None)

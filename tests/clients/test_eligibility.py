@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 
-from clients.selectors import client_current_screening, client_eligibility
+from clients.selectors import client_eligibility
 from clients.services import screening_record
 from tests.factories import ClearanceFactory, screening_answers
 
@@ -127,16 +127,16 @@ def test_screening_taken_after_at_is_ignored(a_client, front_desk):
     assert result.outcome == "eligible"
 
 
-def test_current_screening_selector_returns_the_latest_taken(a_client, front_desk):
+def test_eligibility_screening_is_the_latest_taken(a_client, front_desk):
     screen(a_client, front_desk, at=RECORDED)
     newer = screen(a_client, front_desk, "recent_surgery", at=RECORDED + timedelta(days=5))
-    current = client_current_screening(client=a_client, at=RECORDED + timedelta(days=7))
+    current = client_eligibility(client=a_client, at=RECORDED + timedelta(days=7)).screening
     assert current == newer
 
 
-def test_current_screening_selector_returns_none_once_lapsed(a_client, front_desk):
+def test_eligibility_screening_is_none_once_lapsed(a_client, front_desk):
     screen(a_client, front_desk, at=RECORDED)
-    assert client_current_screening(client=a_client, at=RECORDED + NINETY_DAYS) is None
+    assert client_eligibility(client=a_client, at=RECORDED + NINETY_DAYS).screening is None
 
 
 # Clearances ------------------------------------------------------------------

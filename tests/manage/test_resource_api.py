@@ -75,3 +75,17 @@ def test_a_room_name_taken_is_a_400_naming_the_field(api_as):
     response = api_as(Role.MANAGER).post("/api/rooms/", {"name": "Willow room"}, format="json")
     assert response.status_code == 400
     assert "name" in response.json()
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "2999-12-31"])
+def test_closing_a_day_the_calendar_cannot_show_is_a_400(api_as, day):
+    from sessions_app.models import ClosedDay
+
+    response = api_as(Role.MANAGER).post("/api/closed-days/", {"date": day}, format="json")
+
+    if day == "2999-12-31":
+        assert response.status_code == 201, response.content
+    else:
+        assert response.status_code == 400, response.content
+        assert "date" in response.json()
+        assert not ClosedDay.objects.exists()
