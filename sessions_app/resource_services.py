@@ -13,8 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from clinic.models import User
 from clinic.dates import OUT_OF_RANGE, within_calendar
+from clinic.models import User
 from clinic.selectors import is_active_esthetician
 from sessions_app.models import ClosedDay, Device, Room, Weekday, WorkingHours
 
