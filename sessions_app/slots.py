@@ -26,7 +26,7 @@ T = TypeVar("T")
 
 
 def clash_error(clashes: Sequence[Clash]) -> BookingClash:
-    what = "; ".join(c.message for c in clashes)
+    what = " ".join(c.message for c in clashes)
     return BookingClash(f"The slot is taken: {what}", [c.as_dict() for c in clashes])
 
 

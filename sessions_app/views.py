@@ -262,6 +262,11 @@ class SessionBookView(RoleRequiredMixin, FormView):
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "user": self.request.user}
 
+    def get_initial(self):
+        # ``?kind=maintenance``: the Maintenance due list books a boost, not a single.
+        kind = self.request.GET.get("kind")
+        return {"kind": kind} if kind in dict(SessionBookForm.base_fields["kind"].choices) else {}
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["client"] = self.client

@@ -176,8 +176,21 @@ def test_page_shows_each_client_with_last_session_weeks_and_a_booking_link(
     assert '<td class="nowrap">5</td>' in html
     assert '<td class="nowrap">6 <span class="badge badge-overdue">Overdue</span></td>' in html
     assert "Unsubscribed Mar 7" in html
-    assert reverse("sessions:book", args=[a_client.pk]) in html
-    assert reverse("sessions:book", args=[other.pk]) in html
+    assert reverse("sessions:book", args=[a_client.pk]) + "?kind=maintenance" in html
+    assert reverse("sessions:book", args=[other.pk]) + "?kind=maintenance" in html
+
+
+def test_the_booking_link_opens_the_form_on_a_maintenance_boost(page_as, clock, a_client):
+    url = reverse("sessions:book", args=[a_client.pk])
+
+    boost = page_as(FD).get(url + "?kind=maintenance").text
+    plain = page_as(FD).get(url).text
+    odd = page_as(FD).get(url + "?kind=series").text
+
+    checked = 'value="maintenance" id="id_kind_1" required checked'
+    assert checked in boost
+    assert checked not in plain
+    assert checked not in odd
 
 
 def test_page_says_when_nobody_is_due(page_as, clock):
