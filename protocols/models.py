@@ -90,3 +90,8 @@ class Plan(models.Model):
         """The day after the plan's window: it runs ``start_date`` up to, not
         including, this day (``weeks_max`` weeks)."""
         return self.start_date + timedelta(weeks=self.weeks_max)
+
+    @property
+    def last_day(self):
+        """The last day of the plan's window."""
+        return self.end_date - timedelta(days=1)

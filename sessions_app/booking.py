@@ -72,8 +72,12 @@ def plan_for_booking(plan: Plan) -> Plan:
 
 def plan_label(plan: Plan) -> str:
     """``Plan 12 (35 to 50, from Mar 1, 2027)``: how messages name a plan."""
-    start = plan.start_date
-    return f"Plan {plan.pk} ({plan.protocol.name}, from {start:%b} {start.day}, {start.year})"
+    return f"Plan {plan.pk} ({plan.protocol.name}, from {day_name(plan.start_date)})"
+
+
+def day_name(day: date) -> str:
+    """``Mar 1, 2027``: how messages name a plan's days."""
+    return f"{day:%b} {day.day}, {day.year}"
 
 
 def _check_plan_session(*, plan: Plan, client: Client, start: datetime) -> None:
@@ -83,10 +87,9 @@ def _check_plan_session(*, plan: Plan, client: Client, start: datetime) -> None:
     if plan.client_id != client.pk:
         raise RuleViolation("The plan belongs to another client.", field="plan")
     if not plan.start_date <= localdate(start) < plan.end_date:
-        last = plan.end_date - timedelta(days=1)
         raise RuleViolation(
             f"{plan_label(plan)} runs {plan.start_date:%b} {plan.start_date.day} to "
-            f"{last:%b} {last.day}, {last.year}; a session of the plan must fall in that window.",
+            f"{day_name(plan.last_day)}; a session of the plan must fall in that window.",
             field="start",
         )
     live = plan.sessions.live().count()

@@ -172,8 +172,11 @@ def session_check_in(*, session: Session, nothing_changed: bool, by, note: str =
     screening is recorded after it, so a retry with ``nothing_changed`` is refused too
     (SPEC, "Contraindication screening"). ``note`` says what changed, if told.
 
-    The report is committed before the error is raised: do not call this inside an
-    outer ``transaction.atomic()``, or the error would roll the report back.
+    The report is saved before the error is raised, so whoever calls this must let
+    the report commit although the call raised: the API's per-request transaction
+    (``clinic.idempotency.ApiWriteMiddleware``) rolls back only on a 500, and the
+    409 this becomes is not one. Never wrap it in an ``atomic()`` that the error
+    leaves. Tests check the report is kept after the API's 409.
     """
     note = (note or "").strip()
     if nothing_changed and note:

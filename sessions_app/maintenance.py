@@ -42,6 +42,8 @@ from sessions_app.models import Reminder, Session
 from sessions_app.series import OPEN_STATUSES, series_has_ended
 
 Kind, Status = Reminder.Kind, Reminder.Status
+# Marks a reminder cancelled only while a session is booked ahead (it may come back).
+HELD = "Held:"
 
 
 # The cycle's times ------------------------------------------------------------------------
@@ -122,7 +124,7 @@ def maintenance_hold(*, client_id: int, session: Session) -> int:
     update). They come back through ``maintenance_cycle_sync`` if it is cancelled."""
     return Reminder.objects.filter(
         client_id=client_id, kind__in=MAINTENANCE_KINDS, status=Status.SCHEDULED
-    ).update(status=Status.CANCELLED, last_error=f"Held: {booked_ahead_reason(session)}")
+    ).update(status=Status.CANCELLED, last_error=f"{HELD} {booked_ahead_reason(session)}")
 
 
 @transaction.atomic
@@ -175,7 +177,7 @@ def maintenance_cycle_sync(*, client_id: int, at: datetime | None = None) -> Non
     ahead = sessions_booked_ahead(at=at).filter(client_id=client_id).order_by("start").first()
     if ahead is not None:
         mine.filter(status=Status.SCHEDULED).update(
-            status=Status.CANCELLED, last_error=f"Held: {booked_ahead_reason(ahead)}"
+            status=Status.CANCELLED, last_error=f"{HELD} {booked_ahead_reason(ahead)}"
         )
     elif not late:
         # The open cycle resumes: each held reminder at its own time, which the
@@ -186,6 +188,38 @@ def maintenance_cycle_sync(*, client_id: int, at: datetime | None = None) -> Non
             sent_at__isnull=True,
             client__unsubscribed_at__isnull=True,
         ).update(status=Status.SCHEDULED, attempts=0, claimed_at=None, last_error="")
+    if ahead is None:
+        # Whatever is still held does not come back (its cycle is over, or the client
+        # unsubscribed): say so, so that nothing takes it for held any more.
+        mine.filter(status=Status.CANCELLED, last_error__startswith=HELD).update(
+            last_error=(
+                "Not sent: the booking that held it is gone, but its cycle is over or the "
+                "client unsubscribed."
+            )
+        )
+
+
+def maintenance_resume_lapsed(*, at: datetime | None = None) -> int:
+    """Resume the cycles held by a session that is no longer ahead although nobody
+    cancelled it (its time passed and it was never marked): the reminders and the
+    Maintenance due list then agree again. Run by the periodic dispatch; a query, plus
+    ``maintenance_cycle_sync`` for each such client (rare). Returns how many."""
+    at = at or timezone.now()
+    clients = list(
+        Reminder.objects.filter(
+            kind__in=MAINTENANCE_KINDS,
+            status=Status.CANCELLED,
+            sent_at__isnull=True,
+            last_error__startswith=HELD,
+        )
+        .exclude(Exists(sessions_booked_ahead(at=at).filter(client=OuterRef("client"))))
+        .order_by()
+        .values_list("client_id", flat=True)
+        .distinct()
+    )
+    for client_id in clients:
+        maintenance_cycle_sync(client_id=client_id, at=at)
+    return len(clients)
 
 
 # Reading the cycle --------------------------------------------------------------------------

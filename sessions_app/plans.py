@@ -14,7 +14,7 @@ only cancelled and missed sessions, is still active: finish or cancel it.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from django.db import transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
@@ -24,7 +24,7 @@ from clients.models import Client
 from clinic.errors import Conflict
 from protocols.models import Plan
 from protocols.services import plan_build
-from sessions_app.booking import plan_label
+from sessions_app.booking import day_name, plan_label
 from sessions_app.lifecycle import session_cancel
 from sessions_app.models import Session
 from sessions_app.series import series_ended_q
@@ -39,18 +39,13 @@ class ActivePlanExists(Conflict):
     def __init__(self, plan: Plan):
         super().__init__(
             f"{plan.client} already has an active plan whose dates overlap: "
-            f"{plan_label(plan)}, running to {_last_day(plan)}. Finish or cancel it first.",
+            f"{plan_label(plan)}, running to {day_name(plan.last_day)}. Finish or cancel it first.",
             field="start_date",
         )
         self.plan = plan
 
     def as_dict(self) -> dict:
         return {**super().as_dict(), "active_plan": self.plan.pk}
-
-
-def _last_day(plan: Plan) -> str:
-    last = plan.end_date - timedelta(days=1)
-    return f"{last:%b} {last.day}, {last.year}"
 
 
 def plans_active(queryset: QuerySet[Plan] | None = None) -> QuerySet[Plan]:

@@ -18,7 +18,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.roles import Role
-from sessions_app.maintenance import maintenance_cycle_sync, maintenance_due_clients
+from sessions_app.maintenance import (
+    maintenance_cycle_sync,
+    maintenance_due_clients,
+    maintenance_resume_lapsed,
+)
 from sessions_app.models import Reminder, Session
 from sessions_app.reminders import reminders_dispatch
 from sessions_app.services import (
@@ -334,6 +338,45 @@ def test_a_missed_boost_brings_the_reminders_back_too(clock, ours, boosted):
 
     assert maintenance_sent() == [Kind.MAINTENANCE_DUE]
     assert ours["client"] in maintenance_due_clients(at=timezone.now())
+
+
+@pytest.mark.parametrize(
+    ("lapsed_on", "due_status"),
+    [
+        pytest.param(date(2027, 3, 30), Status.SCHEDULED, id="between-4-and-6-weeks"),
+        pytest.param(date(2027, 4, 9), Status.CANCELLED, id="after-6-weeks"),
+    ],
+)
+def test_a_booking_that_passes_unmarked_resumes_the_held_cycle(
+    clock, ours, boosted, lapsed_on, due_status
+):
+    """Nobody cancelled the boost nor marked it: once its time has passed nothing is
+    booked ahead, so the list shows the client and the reminders agree with it."""
+    clock.move_to(at(date(2027, 3, 10), "12:00"))
+    booked = boost(ours, at(date(2027, 3, 26), "10:00"))
+    assert {r.status for r in cycle(ours["client"])} == {Status.CANCELLED}
+    clock.move_to(at(lapsed_on, "08:00"))
+
+    resumed = maintenance_resume_lapsed()
+
+    booked.refresh_from_db()
+    assert booked.status == Session.Status.BOOKED
+    assert resumed == 1
+    assert ours["client"] in maintenance_due_clients(at=timezone.now())
+    due, overdue = cycle(ours["client"])
+    assert (due.status, overdue.status) == (due_status, due_status)
+    if due_status == Status.CANCELLED:
+        assert not due.last_error.startswith("Held:")
+    # Settled: the next run finds nothing held any more.
+    assert maintenance_resume_lapsed() == 0
+
+
+def test_a_booking_still_ahead_keeps_the_cycle_held(clock, ours, boosted):
+    clock.move_to(at(date(2027, 3, 10), "12:00"))
+    boost(ours, at(date(2027, 3, 26), "10:00"))
+
+    assert maintenance_resume_lapsed() == 0
+    assert {r.status for r in cycle(ours["client"])} == {Status.CANCELLED}
 
 
 # The Maintenance due list ----------------------------------------------------------------

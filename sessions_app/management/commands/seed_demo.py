@@ -10,12 +10,13 @@ from django.utils import timezone
 
 from clients import services as client_services
 from clients.models import Client
+from clinic.clinic_time import local_datetime, plus
 from clinic.models import User
 from clinic.roles import Role
 from protocols.models import Plan
 from protocols.rules import age_on, spread_evenly, window_days
 from protocols.services import protocol_for_age
-from sessions_app.availability import local_datetime
+from sessions_app.maintenance import maintenance_cycle_sync
 from sessions_app.models import (
     ClosedDay,
     Device,
@@ -322,7 +323,7 @@ class Command(BaseCommand):
             device=device,
             plan=plan,
             start=start,
-            end=start + timedelta(minutes=minutes),
+            end=plus(start, timedelta(minutes=minutes)),
             kind=Session.Kind.SERIES if plan else Session.Kind.SINGLE,
             status=status,
             booked_by=by,
@@ -365,7 +366,8 @@ class Command(BaseCommand):
     def _reminders(self) -> None:
         """An outbox with a history: what was sent for past sessions, what is scheduled
         for coming ones (today's hydration prompts go out on the first dispatch), the
-        maintenance cycle of finished series, and one failure to resend."""
+        maintenance cycle of finished series and boosts (``maintenance_cycle_sync``), and
+        one failure to resend."""
         now = timezone.now()
         rows = []
 
@@ -394,19 +396,6 @@ class Command(BaseCommand):
                 booked,
                 plan=plan,
             )
-            last = plan.sessions.live().order_by("-start").first()
-            if last.status == Session.Status.COMPLETED:
-                for kind, weeks in (
-                    (Reminder.Kind.MAINTENANCE_DUE, 4),
-                    (Reminder.Kind.MAINTENANCE_OVERDUE, 6),
-                ):
-                    row(
-                        kind,
-                        f"{kind}:{last.pk}",
-                        plan.client,
-                        last.completed_at + timedelta(weeks=weeks),
-                        session=last,
-                    )
         for session in Session.objects.select_related("client"):
             if session.status == Session.Status.COMPLETED:
                 row(
@@ -425,6 +414,9 @@ class Command(BaseCommand):
                     session=session,
                 )
         Reminder.objects.bulk_create(rows)
+        # The maintenance cycle of every finished series or boost, by its one owner.
+        for client_id in Session.objects.values_list("client_id", flat=True).distinct():
+            maintenance_cycle_sync(client_id=client_id, at=now)
         # One that the mail server refused for good, for the manager to resend: a series
         # confirmation with sessions still ahead (a stale email could not be resent).
         failed = Reminder.objects.filter(
