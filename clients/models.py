@@ -19,12 +19,13 @@ from clients.rules import (
     ScreeningResult,
     screening_outcome,
 )
+from clinic.clinic_time import localdate
 
 MAX_AGE_YEARS = 120
 
 
 def validate_date_of_birth(value: date) -> None:
-    today = timezone.localdate()
+    today = localdate()
     if value > today:
         raise ValidationError("Date of birth cannot be in the future.", code="future")
     if value < today - relativedelta(years=MAX_AGE_YEARS):

@@ -11,6 +11,7 @@ from django.utils import formats, timezone
 
 from clients.models import Clearance, Client, HealthChange, Screening
 from clients.rules import CONDITION_LABELS, ClearanceFact, Eligibility, eligibility_decide
+from clinic.clinic_time import local, localdate
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def client_eligibility(*, client: Client, at: datetime | None = None) -> ClientE
     needs a new screening before any check-in or booking").
     """
     at = at or timezone.now()
-    today = timezone.localdate(at)
+    today = localdate(at)
     latest = _latest_screening(client, at)
     change = _pending_health_change(client, at, latest)
     screening = None if change else _current(latest, at)
@@ -113,7 +114,7 @@ def _pending_health_change(
 
 
 def _health_change_reason(change: HealthChange) -> str:
-    reported = formats.date_format(timezone.localtime(change.reported_at), "M j, Y, g:i A")
+    reported = formats.date_format(local(change.reported_at), "M j, Y, g:i A")
     who = change.reported_by.get_full_name() or change.reported_by.username
     note = f' ("{change.note}")' if change.note else ""
     return (
@@ -125,7 +126,7 @@ def _health_change_reason(change: HealthChange) -> str:
 def _no_screening_reason(latest: Screening | None) -> str:
     if latest is None:
         return "No screening on file. Screen the client before booking or treatment."
-    taken = formats.date_format(timezone.localtime(latest.recorded_at), "M j, Y")
+    taken = formats.date_format(local(latest.recorded_at), "M j, Y")
     return (
         f"The last screening ({taken}) is older than {settings.SCREENING_VALID_DAYS} days. "
         "Screen the client again before booking or treatment."

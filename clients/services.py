@@ -27,6 +27,7 @@ from clients.rules import (
     Condition,
     screening_outcome,
 )
+from clinic.clinic_time import localdate
 from clinic.errors import RuleViolation
 
 CLIENT_FIELDS = ("first_name", "last_name", "email", "phone", "date_of_birth", "notes")
@@ -92,7 +93,7 @@ def clearance_record(
     ``CLEARANCE_VALID_MONTHS`` after the issue date.
     """
     codes = _clearance_conditions(conditions)
-    if issued_on > timezone.localdate():
+    if issued_on > localdate():
         raise RuleViolation("A clearance cannot be issued in the future.", field="issued_on")
     expires_on = expires_on or clearance_default_expiry(issued_on)
     if expires_on < issued_on:

@@ -3,7 +3,6 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.functional import cached_property
 from django.views import View
 from django.views.generic import FormView, ListView, TemplateView
@@ -13,6 +12,7 @@ from clients.api import clearance_document_response
 from clients.forms import ClearanceForm, ClientForm, ScreeningForm
 from clients.models import Clearance, Client
 from clients.rules import CONDITION_LABELS, Condition
+from clinic.clinic_time import localdate
 from clinic.errors import DomainError
 from clinic.forms import form_add_error
 from clinic.permissions import RoleRequiredMixin
@@ -59,7 +59,7 @@ class ClientDetailView(ClientMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         context["eligibility"] = selectors.client_eligibility(client=self.client)
         context["changes"] = selectors.client_changes(client=self.client)
-        context["today"] = timezone.localdate()
+        context["today"] = localdate()
         return context
 
 

@@ -8,10 +8,10 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from clinic.clinic_time import local_datetime
 from clinic.dates import OUT_OF_RANGE, within_calendar
 from protocols.api import PlanSerializer
 from sessions_app import plans, resource_services, selectors, services
-from sessions_app.availability import local_datetime
 from sessions_app.models import ClosedDay, Device, Reminder, Room, Session, WorkingHours
 from sessions_app.serializers import (
     CancelSerializer,

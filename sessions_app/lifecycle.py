@@ -13,10 +13,9 @@ from django.utils import timezone
 from clients.models import HealthChange
 from clients.selectors import client_eligibility
 from clients.services import health_change_record
-from clinic.clinic_time import plus
+from clinic.clinic_time import day_label, local, localdate, plus
 from clinic.errors import Conflict, NotEligible, RuleViolation
 from protocols.models import Modality
-from sessions_app.availability import clinic_zone, day_label
 from sessions_app.booking import check_bookable
 from sessions_app.maintenance import maintenance_cycle_sync
 from sessions_app.models import (
@@ -186,7 +185,7 @@ def session_check_in(*, session: Session, nothing_changed: bool, by, note: str =
             field="note",
         )
     now = timezone.now()
-    if timezone.localtime(session.start, clinic_zone()).date() != timezone.localdate(now):
+    if local(session.start).date() != localdate(now):
         raise RuleViolation(
             f"Check-in is only on the day of the session ({day_label(session.start)}).",
             field="status",

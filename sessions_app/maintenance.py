@@ -36,7 +36,7 @@ from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, 
 from django.utils import formats, timezone
 
 from clients.models import Client
-from sessions_app.availability import clinic_zone
+from clinic.clinic_time import local
 from sessions_app.emails import MAINTENANCE_KINDS, when
 from sessions_app.models import Reminder, Session
 from sessions_app.series import OPEN_STATUSES, series_has_ended
@@ -56,17 +56,17 @@ def cycle_marks(began_at: datetime) -> dict[str, datetime]:
     """The 4-week and 6-week reminder times: weeks later at the same time of day in the
     clinic, whatever the clocks did between (aware arithmetic in the clinic's zone is
     wall-clock arithmetic)."""
-    local = timezone.localtime(began_at, clinic_zone())
+    began = local(began_at)
     return {
-        Kind.MAINTENANCE_DUE: local + timedelta(weeks=settings.MAINTENANCE_DUE_WEEKS),
-        Kind.MAINTENANCE_OVERDUE: local + timedelta(weeks=settings.MAINTENANCE_OVERDUE_WEEKS),
+        Kind.MAINTENANCE_DUE: began + timedelta(weeks=settings.MAINTENANCE_DUE_WEEKS),
+        Kind.MAINTENANCE_OVERDUE: began + timedelta(weeks=settings.MAINTENANCE_OVERDUE_WEEKS),
     }
 
 
 def _overdue_after_due(due_at: datetime) -> datetime:
     """The 6-week time of the cycle whose 4-week reminder is due at ``due_at``."""
     gap = settings.MAINTENANCE_OVERDUE_WEEKS - settings.MAINTENANCE_DUE_WEEKS
-    return timezone.localtime(due_at, clinic_zone()) + timedelta(weeks=gap)
+    return local(due_at) + timedelta(weeks=gap)
 
 
 # What the cycle depends on --------------------------------------------------------------
@@ -114,7 +114,7 @@ def booked_ahead_reason(session: Session) -> str:
 def _unsubscribed_reason(client: Client) -> str:
     return (
         "the client unsubscribed from maintenance reminders on "
-        f"{formats.date_format(timezone.localtime(client.unsubscribed_at))}."
+        f"{formats.date_format(local(client.unsubscribed_at))}."
     )
 
 
@@ -143,7 +143,7 @@ def maintenance_cycle_sync(*, client_id: int, at: datetime | None = None) -> Non
     # A cycle recorded only after its 6-week time (a series whose last booked session
     # was cancelled long after): the list shows the client; no email is sent that late.
     late_note = (
-        f"Not sent: the cycle was recorded on {formats.date_format(timezone.localtime(at))}, "
+        f"Not sent: the cycle was recorded on {formats.date_format(local(at))}, "
         "after its 6-week time; the client is on the Maintenance due list."
     )
     Reminder.objects.bulk_create(
@@ -170,7 +170,7 @@ def maintenance_cycle_sync(*, client_id: int, at: datetime | None = None) -> Non
             status=Status.CANCELLED,
             last_error=(
                 "Cancelled: a newer maintenance cycle began on "
-                f"{formats.date_format(timezone.localtime(began))}."
+                f"{formats.date_format(local(began))}."
             ),
         )
     )

@@ -11,6 +11,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.views.generic import FormView, TemplateView
 
+from clinic.clinic_time import localdate
 from clinic.forms import form_add_error
 from clinic.permissions import RoleRequiredMixin
 from clinic.selectors import active_estheticians
@@ -52,7 +53,7 @@ class ResourcesHomeView(ManageMixin, TemplateView):
         ]
         context["rooms"] = Room.objects.all()
         context["devices"] = Device.objects.all()
-        context["closed_days"] = ClosedDay.objects.filter(date__gte=timezone.localdate())
+        context["closed_days"] = ClosedDay.objects.filter(date__gte=localdate())
         return context
 
 

@@ -11,8 +11,8 @@ from datetime import date, time
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
+from clinic.clinic_time import localdate
 from clinic.dates import OUT_OF_RANGE, within_calendar
 from clinic.models import User
 from clinic.selectors import is_active_esthetician
@@ -97,7 +97,7 @@ def working_hours_remove(*, working_hours: WorkingHours) -> None:
 def closed_day_add(*, date: date, reason: str = "") -> ClosedDay:
     """Mark a day closed: nothing new can be booked on it. Sessions already booked that
     day stay booked until someone moves or cancels them."""
-    if date < timezone.localdate():
+    if date < localdate():
         raise ValidationError({"date": ["That day is past; only today or later can be closed."]})
     if not within_calendar(date):
         raise ValidationError({"date": [OUT_OF_RANGE]})

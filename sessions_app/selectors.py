@@ -16,9 +16,9 @@ from django.db.models import (
 )
 
 from clients.models import Client
+from clinic.clinic_time import local_datetime
 from protocols.models import Plan
 from sessions_app import maintenance
-from sessions_app.availability import local_datetime
 from sessions_app.models import Reminder, Session, TreatmentRecord
 from sessions_app.series import series_ended_q
 

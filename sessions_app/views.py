@@ -19,6 +19,7 @@ from clients.selectors import (
     clients_for_eligibility,
     eligibility_prefetches,
 )
+from clinic.clinic_time import local, local_datetime, localdate
 from clinic.dates import OUT_OF_RANGE, within_calendar
 from clinic.errors import BookingClash, DomainError
 from clinic.forms import form_add_error
@@ -27,7 +28,6 @@ from clinic.roles import Role
 from clinic.selectors import active_estheticians
 from protocols.services import plan_build
 from sessions_app import plans, selectors, services
-from sessions_app.availability import local_datetime
 from sessions_app.forms import (
     CancelForm,
     CheckInForm,
@@ -45,15 +45,15 @@ def _parse_day(request) -> date:
     date or not one the calendar can show (year 1, year 9999), saying so."""
     value = request.GET.get("date")
     if not value:
-        return timezone.localdate()
+        return localdate()
     try:
         day = date.fromisoformat(value)
     except ValueError:
         messages.warning(request, f"“{value}” is not a date (YYYY-MM-DD): showing today.")
-        return timezone.localdate()
+        return localdate()
     if not within_calendar(day):
         messages.warning(request, f"{OUT_OF_RANGE} Showing today.")
-        return timezone.localdate()
+        return localdate()
     return day
 
 
@@ -99,10 +99,8 @@ class CalendarView(RoleRequiredMixin, TemplateView):
             days.append(
                 {
                     "date": current,
-                    "is_today": current == timezone.localdate(),
-                    "sessions": [
-                        (s, e) for s, e in sessions if timezone.localtime(s.start).date() == current
-                    ],
+                    "is_today": current == localdate(),
+                    "sessions": [(s, e) for s, e in sessions if local(s.start).date() == current],
                 }
             )
         step = timedelta(days=length)
@@ -114,7 +112,7 @@ class CalendarView(RoleRequiredMixin, TemplateView):
             days=days,
             previous=first - step,
             next=first + step,
-            today=timezone.localdate(),
+            today=localdate(),
             session_count=len(sessions),
         )
         return context
@@ -143,7 +141,7 @@ class DayScheduleView(RoleRequiredMixin, TemplateView):
             columns=columns,
             previous=day - timedelta(days=1),
             next=day + timedelta(days=1),
-            today=timezone.localdate(),
+            today=localdate(),
             session_count=len(sessions),
         )
         return context
@@ -170,7 +168,7 @@ class SeriesBookView(RoleRequiredMixin, FormView):
         try:
             plan = plan_build(
                 client=self.client,
-                start_date=timezone.localdate() + timedelta(days=1),
+                start_date=localdate() + timedelta(days=1),
                 by=self.request.user,
             )
         except DomainError:
@@ -236,7 +234,7 @@ class SeriesBookView(RoleRequiredMixin, FormView):
         except (DomainError, ValidationError) as error:
             form_add_error(form, error)
             return self.form_invalid(form)
-        first, last = timezone.localtime(booked[0].start), timezone.localtime(booked[-1].start)
+        first, last = local(booked[0].start), local(booked[-1].start)
         messages.success(
             self.request,
             f"Booked {len(booked)} sessions for {self.client.full_name}, "
@@ -289,9 +287,9 @@ class SessionBookView(RoleRequiredMixin, FormView):
         except (DomainError, ValidationError) as error:
             form_add_error(form, error)
             return self.form_invalid(form)
-        local = timezone.localtime(session.start)
+        start = local(session.start)
         messages.success(
-            self.request, f"Booked {self.client.full_name} on {local:%a %b %-d at %-I:%M %p}."
+            self.request, f"Booked {self.client.full_name} on {start:%a %b %-d at %-I:%M %p}."
         )
         return redirect("sessions:detail", pk=session.pk)
 
@@ -329,19 +327,19 @@ class SessionDetailView(RoleRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         session = self.session
         last = selectors.client_last_treatment(client=session.client, before=session.start)
-        local = timezone.localtime(session.start)
+        start = local(session.start)
         context.update(
             session=session,
             eligibility=client_eligibility(client=session.client),
             last_treatment=last,
-            is_today=local.date() == timezone.localdate(),
+            is_today=start.date() == localdate(),
             has_started=session.start <= timezone.now(),
         )
         context.setdefault("check_in_form", CheckInForm())
         context.setdefault("cancel_form", CancelForm())
         context.setdefault("complete_form", CompleteForm(initial=self._complete_initial(last)))
         context.setdefault(
-            "reschedule_form", RescheduleForm(initial={"date": local.date(), "time": local.time()})
+            "reschedule_form", RescheduleForm(initial={"date": start.date(), "time": start.time()})
         )
         return context
 
@@ -401,7 +399,7 @@ class SessionDetailView(RoleRequiredMixin, TemplateView):
         if action == "reschedule":
             start = local_datetime(data["date"], data["time"])
             services.session_reschedule(session=session, start=start, by=by)
-            return f"Moved to {timezone.localtime(start):%a %b %-d at %-I:%M %p}."
+            return f"Moved to {local(start):%a %b %-d at %-I:%M %p}."
         if action == "cancel":
             services.session_cancel(session=session, by=by, reason=data["reason"])
             return "Session cancelled; the slot is free again."

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from clients import services as client_services
 from clients.models import Client
-from clinic.clinic_time import local_datetime, plus
+from clinic.clinic_time import local_datetime, localdate, plus
 from clinic.models import User
 from clinic.roles import Role
 from protocols.models import Plan
@@ -166,7 +166,7 @@ class Command(BaseCommand):
             client_services.clearance_record(
                 client=client,
                 physician="Dr. Helen Marsh",
-                issued_on=timezone.localdate() - timedelta(days=issued_days_ago),
+                issued_on=localdate() - timedelta(days=issued_days_ago),
                 conditions=conditions,
                 by=by,
             )
@@ -184,7 +184,7 @@ class Command(BaseCommand):
                     weekday=weekday,
                     defaults={"starts_at": starts, "ends_at": ends},
                 )
-        today = timezone.localdate()
+        today = localdate()
         for month, day, reason in [(12, 25, "Christmas Day"), (1, 1, "New Year's Day")]:
             year = today.year if (month, day) >= (today.month, today.day) else today.year + 1
             ClosedDay.objects.get_or_create(
@@ -193,7 +193,7 @@ class Command(BaseCommand):
 
     def _sessions(self, staff) -> None:
         """Plans and series in every state, so the calendar is full on the first run."""
-        today = timezone.localdate()
+        today = localdate()
         est, est2, desk = staff["esthetician"], staff["esthetician2"], staff["frontdesk"]
         rooms = list(Room.objects.order_by("name"))
         devices = list(Device.objects.order_by("serial_number"))
@@ -288,7 +288,7 @@ class Command(BaseCommand):
             modality=protocol.default_modality,
             created_by=by,
         )
-        today = timezone.localdate()
+        today = localdate()
         chosen = spread_evenly(
             window_days(start, protocol.weeks_max, weekdays), protocol.sessions_min
         )
