@@ -366,6 +366,8 @@ def test_session_page_names_the_reported_change(rosa_page, todays_session, rosa)
     html = rosa_page.get(reverse("sessions:detail", args=[todays_session.pk])).content.decode()
 
     assert "change in health was reported at check-in" in html
+    screening = reverse("clients:screening", args=[todays_session.client_id])
+    assert f'href="{screening}">Record a new screening</a>' in html
 
 
 # Lists stay flat -----------------------------------------------------------------------
