@@ -75,6 +75,11 @@ def plan_label(plan: Plan) -> str:
     return f"Plan {plan.pk} ({plan.protocol.name}, from {day_name(plan.start_date)})"
 
 
+def span(low: int, high: int) -> str:
+    """``10–15``, or ``15`` when both ends are one number."""
+    return str(low) if low == high else f"{low}–{high}"
+
+
 def day_name(day: date) -> str:
     """``Mar 1, 2027``: how messages name a plan's days."""
     return f"{day:%b} {day.day}, {day.year}"
@@ -226,12 +231,12 @@ def series_propose(
     weeks = plan.weeks_max if weeks is None else weeks
     if not plan.sessions_min <= sessions <= plan.sessions_max:
         raise RuleViolation(
-            f"This plan has {plan.sessions_min}–{plan.sessions_max} sessions, not {sessions}.",
+            f"This plan has {span(plan.sessions_min, plan.sessions_max)} sessions, not {sessions}.",
             field="sessions",
         )
     if not plan.weeks_min <= weeks <= plan.weeks_max:
         raise RuleViolation(
-            f"This plan runs {plan.weeks_min}–{plan.weeks_max} weeks, not {weeks}.",
+            f"This plan runs {span(plan.weeks_min, plan.weeks_max)} weeks, not {weeks}.",
             field="weeks",
         )
     length = timedelta(minutes=plan.session_minutes)

@@ -186,6 +186,11 @@ class SeriesBookView(RoleRequiredMixin, FormView):
         )
         # A start date cleared (or not a date) leaves no plan to show; the form says why.
         context["plan"] = None if start is None else self._plan_or_none(start)
+        # Said before anything is typed: a plan overlapping this one will be refused.
+        context.setdefault(
+            "active_plan",
+            plans.plans_active(self.client.plans.all()).order_by("start_date").first(),
+        )
         return context
 
     def _plan_or_none(self, start):

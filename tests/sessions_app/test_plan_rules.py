@@ -12,6 +12,7 @@ from clinic.roles import Role
 from protocols.models import Plan
 from sessions_app.models import Reminder, Session
 from sessions_app.plans import ActivePlanExists, plan_cancel, plan_create, plans_active
+from sessions_app.reminders import reminders_dispatch
 from sessions_app.series import series_ended_q, series_has_ended
 from sessions_app.services import series_book, session_book
 from tests.factories import ClientFactory, SessionFactory
@@ -349,6 +350,7 @@ def test_cancelling_a_plan_cancels_its_booked_sessions_and_tells_the_client(
     plan, where, esthetician, front_desk
 ):
     booked = book_series(plan, where, esthetician)
+    reminders_dispatch()  # the client has the series confirmation
 
     plan_cancel(plan=plan, by=front_desk)
 
@@ -461,6 +463,21 @@ def test_series_page_refuses_a_second_active_plan_and_links_to_it(
     assert f"{reverse('clients:detail', args=[bookable.pk])}#plan-{plan.pk}" in page
     assert Plan.objects.filter(client=bookable).count() == 1
     assert not Session.objects.exists()
+
+
+def test_series_page_says_at_once_that_the_client_has_an_active_plan(page_as, plan, bookable):
+    url = reverse("sessions:book-series", args=[bookable.pk])
+
+    page = page_as(Role.ESTHETICIAN).get(url).content.decode()
+
+    assert "already has an active plan" in page
+    assert f"{reverse('clients:detail', args=[bookable.pk])}#plan-{plan.pk}" in page
+
+
+def test_series_page_for_a_client_without_an_active_plan_says_nothing_of_one(page_as, bookable):
+    url = reverse("sessions:book-series", args=[bookable.pk])
+
+    assert "already has an active plan" not in page_as(Role.ESTHETICIAN).get(url).content.decode()
 
 
 def test_series_page_with_the_start_date_cleared_is_a_form_error(page_as, bookable, where):

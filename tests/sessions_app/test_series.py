@@ -406,3 +406,14 @@ def test_series_for_an_over_50_plan_books_fifteen(esthetician, book_series):
     assert plan.protocol.name == "Over 50"
     assert response.status_code == 201, response.json()
     assert len(response.json()["sessions"]) == 15
+
+
+def test_a_plan_of_one_session_count_names_that_count_alone(esthetician, book_series):
+    client = ClientFactory(date_of_birth=date(1960, 5, 1))
+    screen(client)
+    plan = PlanFactory(client=client, start_date=START, created_by=esthetician)
+
+    response = book_series(plan, sessions=10, weekdays=[MON, WED, FRI])
+
+    assert response.status_code == 400
+    assert response.json()["sessions"] == ["This plan has 15 sessions, not 10."]
