@@ -7,6 +7,10 @@ class ClinicConfig(AppConfig):
     name = "clinic"
     verbose_name = "Clinic staff"
 
+    def ready(self) -> None:
+        # Registers the start-up checks: the app refuses to start with unbounded waits.
+        from clinic import checks  # noqa: F401
+
 
 class ClinicAdminConfig(admin_apps.AdminConfig):
     """The Django admin with the clinic's site: managers only."""

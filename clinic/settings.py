@@ -129,8 +129,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = (CLEARANCE_DOCUMENT_MAX_MB + 1) * 1024 * 1024
 CLINIC_NAME = env.str("CLINIC_NAME", default="Lumen Microcurrent Studio")
 CLINIC_ADDRESS = env.str("CLINIC_ADDRESS", default="210 Valencia Street, San Francisco, CA 94103")
 CLINIC_PHONE = env.str("CLINIC_PHONE", default="(415) 555-0100")
-# Where clients reach the app from their email: links in emails start with it.
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Start of the links in client emails. Unset, it is the address `make run` serves
+# (the Procfile's runserver on WEB_PORT), so links work on a fresh machine (issue 11);
+# in production set it to the public https address.
+WEB_PORT = env.int("WEB_PORT", default=8000)
+SITE_URL = env.str("SITE_URL", default=f"http://127.0.0.1:{WEB_PORT}").rstrip("/")
 SCREENING_VALID_DAYS = env.int("SCREENING_VALID_DAYS", default=90)
 SCREENING_RECENT_SURGERY_MONTHS = env.int("SCREENING_RECENT_SURGERY_MONTHS", default=6)
 SCREENING_CANCER_TREATMENT_MONTHS = env.int("SCREENING_CANCER_TREATMENT_MONTHS", default=12)
@@ -141,10 +144,21 @@ PHONENUMBER_DB_FORMAT = "E164"
 # Reminders (an outbox dispatched by Celery beat) -------------------------------
 REMINDER_EVENING_BEFORE = env.str("REMINDER_EVENING_BEFORE", default="18:00")
 REMINDER_LATE_BOOKING_HOURS = env.int("REMINDER_LATE_BOOKING_HOURS", default=3)
-REMINDER_BATCH_SIZE = env.int("REMINDER_BATCH_SIZE", default=20)
+REMINDER_BATCH_SIZE = env.int("REMINDER_BATCH_SIZE", default=50)
+REMINDER_OUTAGE_MAX_SECONDS = env.int("REMINDER_OUTAGE_MAX_SECONDS", default=600)
 REMINDER_MAX_ATTEMPTS = env.int("REMINDER_MAX_ATTEMPTS", default=6)
 REMINDER_RETRY_BASE_SECONDS = env.int("REMINDER_RETRY_BASE_SECONDS", default=60)
-REMINDER_SENDING_TIMEOUT_SECONDS = env.int("REMINDER_SENDING_TIMEOUT_SECONDS", default=600)
+# A row left in `sending` longer than this is taken up again: its worker is presumed dead.
+# Every wait a live worker can make (EMAIL_TIMEOUT, the dispatch task's time limits) is
+# bounded well under it, and clinic.checks refuses to start otherwise (issue 10).
+REMINDER_SENDING_TIMEOUT_SECONDS = env.int("REMINDER_SENDING_TIMEOUT_SECONDS", default=180)
+# The dispatch task's own limits: at the soft one it puts its unsent claims back and
+# stops; at the hard one the pool kills it.
+REMINDER_TASK_SOFT_TIME_LIMIT = env.int("REMINDER_TASK_SOFT_TIME_LIMIT", default=90)
+REMINDER_TASK_TIME_LIMIT = env.int("REMINDER_TASK_TIME_LIMIT", default=120)
+# A run stops claiming after this long and queues the next run at once (so one slow run
+# never meets the soft limit, and a big outbox does not wait for beat's next tick).
+REMINDER_DISPATCH_BUDGET_SECONDS = env.float("REMINDER_DISPATCH_BUDGET_SECONDS", default=45.0)
 MAINTENANCE_DUE_WEEKS = env.int("MAINTENANCE_DUE_WEEKS", default=4)
 MAINTENANCE_OVERDUE_WEEKS = env.int("MAINTENANCE_OVERDUE_WEEKS", default=6)
 EMAIL_LINK_MAX_AGE_DAYS = env.int("EMAIL_LINK_MAX_AGE_DAYS", default=90)
@@ -158,6 +172,9 @@ if env.str("EMAIL_URL", default=""):
 else:
     EMAIL_BACKEND = "clinic.mail.FolderEmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="clinic@example.com")
+# Seconds any one wait on the mail server may take (connect, each reply). Without it a
+# stalled server holds a worker, and its claimed rows, for ever.
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=20.0)
 
 # Celery ----------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -175,6 +192,12 @@ else:
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True
+# Fair sharing (issue 10): a worker holds no message beyond the one it runs, so a burst
+# of dispatch runs spreads over every idle worker instead of queueing behind a busy one.
+# Late acks are safe here: every task is harmless to run twice (a dispatch run only
+# sends what it claims in the database), and a run lost with its worker is run again.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ACKS_LATE = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 CELERY_BEAT_SCHEDULE = {

@@ -119,9 +119,14 @@ class Session(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.BOOKED)
     # Raised on every change the client should hear of (calendar files use it).
     sequence = models.PositiveIntegerField(default=0)
+    # Null only for a booking the client made online from a signed link (issue 11,
+    # "Book the boost online"): no member of staff acted, and a made-up "system" user
+    # would put a false name on the record. booked_online says so; a constraint keeps
+    # the two in step.
     booked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
+    booked_online = models.BooleanField(default=False)
     booked_at = models.DateTimeField(auto_now_add=True)
     checked_in_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -177,6 +182,11 @@ class Session(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(cancelled_by__isnull=False, cancelled_by_client=True),
                 name="session_cancelled_by_staff_or_client",
+            ),
+            # Booked by a member of staff, or online by the client: never neither.
+            models.CheckConstraint(
+                condition=models.Q(booked_by__isnull=False) | models.Q(booked_online=True),
+                name="session_booked_by_staff_or_online",
             ),
         ]
 
@@ -276,6 +286,9 @@ class Reminder(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
     attempts = models.PositiveSmallIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # The batch that holds the row while it is in sending: every later update of the row
+    # names it, so a worker whose claim was taken over by another touches nothing.
+    claim_token = models.CharField(max_length=32, blank=True, default="")
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     # Planning the same thing twice finds this key taken and makes no second row.
@@ -291,3 +304,18 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.client} due {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class MailServerBackoff(models.Model):
+    """One row: until when the dispatcher leaves the mail server alone after it could
+    not be reached (issue 10, "Outages don't burn attempts"). Every dispatcher reads it
+    before claiming, so an outage costs one connection attempt per back-off step, not
+    one attempt on every due row."""
+
+    until = models.DateTimeField()
+    # Back-offs in a row without a successful connection: the step on the ladder.
+    failures = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"Mail server unreachable until {self.until:%Y-%m-%d %H:%M:%S}"

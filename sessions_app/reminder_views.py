@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -21,7 +23,7 @@ from clinic.permissions import RoleRequiredMixin
 from sessions_app import selectors
 from sessions_app.emails import reminder_message
 from sessions_app.models import Reminder
-from sessions_app.reminders import reminder_resend
+from sessions_app.reminders import reminder_resend, reminders_resend_failed
 
 Status = Reminder.Status
 
@@ -33,6 +35,14 @@ TABS: dict[str, tuple[str, tuple[str, ...]]] = {
     "failed": ("Failed", (Status.FAILED,)),
     "cancelled": ("Cancelled or skipped", (Status.CANCELLED,)),
 }
+
+
+def _duration(seconds: float) -> str:
+    """A settings duration in words: "3 minutes", "90 seconds"."""
+    seconds = int(seconds)
+    if seconds % 60:
+        return f"{seconds} second{pluralize(seconds)}"
+    return f"{seconds // 60} minute{pluralize(seconds // 60)}"
 
 
 def _tab_of(status: str) -> str:
@@ -105,6 +115,12 @@ class ReminderListView(RoleRequiredMixin, ListView):
             }
             for key, (label, group) in TABS.items()
         ]
+        health = selectors.outbox_health(at=timezone.now())
+        context.update(
+            health=health,
+            long_after_words=_duration(health.long_after.total_seconds()),
+            sending_timeout_words=_duration(settings.REMINDER_SENDING_TIMEOUT_SECONDS),
+        )
         client = None
         if self.filters["client"] is not None:
             client = Client.objects.filter(pk=self.filters["client"]).first()
@@ -140,12 +156,58 @@ class ReminderResendView(RoleRequiredMixin, View):
                 f"The “{reminder.get_kind_display()}” email to {reminder.client.full_name} is "
                 "queued again and goes out with the next dispatch, within a minute or so.",
             )
-        back = request.POST.get("next", "")
-        if url_has_allowed_host_and_scheme(
-            back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
-            return redirect(back)
-        return redirect("sessions:reminders")
+        return _back(request)
+
+
+def _back(request):
+    back = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(back)
+    return redirect("sessions:reminders")
+
+
+# How many refused rows the confirmation names; the rest are counted (each row's note
+# says why, on the Cancelled tab).
+REFUSALS_NAMED = 5
+
+
+class ReminderResendFailedView(RoleRequiredMixin, View):
+    """Send every failed reminder again with the next dispatch, except those that no
+    longer make sense; the confirmation says how many of each, and why."""
+
+    permission = "reminders.manage"
+    http_method_names = ["post"]
+
+    def post(self, request):
+        outcome = reminders_resend_failed()
+        if not outcome.resent and not outcome.refused:
+            messages.info(request, "No failed emails: nothing to resend.")
+            return _back(request)
+        if outcome.resent:
+            messages.success(
+                request,
+                f"{_emails(outcome.resent)} queued again; they go out with the next "
+                "dispatch, within a minute or so.",
+            )
+        if outcome.refused:
+            named = "; ".join(
+                f"“{reminder.get_kind_display()}” to {reminder.client.full_name}: {reason}"
+                for reminder, reason in outcome.refused[:REFUSALS_NAMED]
+            )
+            rest = len(outcome.refused) - REFUSALS_NAMED
+            more = f" … and {_emails(rest)} more (each row's note says why)." if rest > 0 else ""
+            messages.warning(
+                request,
+                f"{_emails(len(outcome.refused))} not resent because they no longer make "
+                f"sense, and cancelled: {named}{more}",
+            )
+        return _back(request)
+
+
+def _emails(count: int) -> str:
+    return f"{count} email" if count == 1 else f"{count} emails"
 
 
 class ReminderPreviewView(RoleRequiredMixin, TemplateView):

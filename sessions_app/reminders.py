@@ -2,38 +2,48 @@
 follow, and dispatching what is due (SPEC, "Maintenance and hydration").
 
 Planning is idempotent (each row has a unique ``key``). Dispatch claims rows with
-``SELECT … FOR UPDATE SKIP LOCKED`` and moves them scheduled → sending → sent with
-conditional updates, so several workers never send one row twice; a row whose
-worker died mid-send is claimed again after ``REMINDER_SENDING_TIMEOUT_SECONDS``.
-No Celery task is ever scheduled ahead: the row's ``due_at`` is the schedule.
+``SELECT … FOR UPDATE SKIP LOCKED`` under a token per batch and moves them scheduled →
+sending → sent with updates that name the token, each row's claim checked again right
+before its email, so several workers never send one row twice; a row whose worker died
+mid-send is claimed again after ``REMINDER_SENDING_TIMEOUT_SECONDS``. Every attempt at
+one row carries the same Message-ID, so the one duplicate SMTP cannot rule out (a send
+accepted as its worker died) is dropped by the receiver (issue 10). No Celery task is
+ever scheduled ahead: the row's ``due_at`` is the schedule.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import random
 import smtplib
-from collections.abc import Iterable
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from time import monotonic, sleep
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import get_connection
-from django.db import transaction
-from django.db.models import F, Q
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+from django.db import connection as db_connection
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from clinic.errors import Conflict
 from protocols.models import Plan
 from sessions_app.availability import clinic_zone, local_datetime
-from sessions_app.emails import reminder_message
+from sessions_app.emails import reminder_message, reminders_prefetch
 from sessions_app.maintenance import maintenance_cycle_sync, maintenance_hold
-from sessions_app.models import Reminder, Session
+from sessions_app.models import MailServerBackoff, Reminder, Session
 from sessions_app.staleness import reminder_skip_reasons
 
 logger = logging.getLogger(__name__)
 Kind, Status, Event = Reminder.Kind, Reminder.Status, Reminder.Event
 PENDING = (Status.SCHEDULED,)
-MAX_BATCHES_PER_RUN = 50
 
 
 # Planning -----------------------------------------------------------------------------
@@ -125,16 +135,37 @@ def reminders_plan_change(*, session: Session, at: datetime | None = None) -> No
                 session=session,
                 due_at=due,
             )
-    _upsert(
-        key=f"confirm:session:{session.pk}:{session.sequence}",
-        kind=Kind.BOOKING_CONFIRMATION,
-        client_id=session.client_id,
-        session=session,
-        event=Event.CANCELLED if cancelled else Event.RESCHEDULED,
-        due_at=at,
+    # An update still waiting says something no longer true: this change replaces it.
+    Reminder.objects.filter(
+        session=session, kind=Kind.BOOKING_CONFIRMATION, status=Status.SCHEDULED
+    ).exclude(event=Event.BOOKED).update(
+        status=Status.CANCELLED, last_error="Replaced by a later change to the session."
     )
+    if _client_was_told_of(session):
+        _upsert(
+            key=f"confirm:session:{session.pk}:{session.sequence}",
+            kind=Kind.BOOKING_CONFIRMATION,
+            client_id=session.client_id,
+            session=session,
+            event=Event.CANCELLED if cancelled else Event.RESCHEDULED,
+            due_at=at,
+        )
+    # Otherwise the confirmation still waiting tells the client the session as it is now
+    # (or, the session cancelled, is skipped): no notice of a booking never announced.
     if cancelled:
         maintenance_cycle_sync(client_id=session.client_id, at=at)
+
+
+def _client_was_told_of(session: Session) -> bool:
+    """Does the client know of ``session``: they cancelled it themselves (by an email
+    link), or an email about it, or their series' confirmation, has gone out (or is
+    going now)?"""
+    if session.cancelled_by_client:
+        return True
+    covering = Q(session=session)
+    if session.plan_id is not None:
+        covering |= Q(plan_id=session.plan_id, session__isnull=True)
+    return Reminder.objects.filter(covering, status__in=(Status.SENT, Status.SENDING)).exists()
 
 
 def reminders_plan_completion(*, session: Session, at: datetime | None = None) -> None:
@@ -179,47 +210,208 @@ def reminder_resend(*, reminder: Reminder, at: datetime | None = None) -> None:
     )
 
 
+@dataclass
+class ResendAll:
+    """What ``reminders_resend_failed`` did: how many went back to the outbox, and each
+    refused row with why."""
+
+    resent: int = 0
+    refused: list[tuple[Reminder, str]] = field(default_factory=list)
+
+
+RESEND_CHUNK = 500
+
+
+def reminders_resend_failed(*, at: datetime | None = None) -> ResendAll:
+    """A manager sends every failed reminder again at once (issue 10): each one by the
+    same rule as ``reminder_resend``. One that still makes sense goes back to the outbox
+    (due now, attempts from zero); one that no longer does is refused and cancelled with
+    the reason on its row. A fixed number of queries per chunk of rows; rows that stopped
+    being failed meanwhile are left alone (conditional updates)."""
+    at = at or timezone.now()
+    outcome = ResendAll()
+    last_pk = 0
+    while True:
+        chunk = list(
+            Reminder.objects.filter(status=Status.FAILED, pk__gt=last_pk)
+            .select_related("client", "session", "plan")
+            .order_by("pk")[:RESEND_CHUNK]
+        )
+        if not chunk:
+            return outcome
+        last_pk = chunk[-1].pk
+        reasons = reminder_skip_reasons(chunk, at=at)
+        if reasons:
+            refusals = {pk: f"Not resent: {reason}" for pk, reason in reasons.items()}
+            Reminder.objects.filter(pk__in=refusals, status=Status.FAILED).update(
+                status=Status.CANCELLED,
+                last_error=Case(*(When(pk=pk, then=Value(text)) for pk, text in refusals.items())),
+            )
+            outcome.refused += [(r, reasons[r.pk]) for r in chunk if r.pk in reasons]
+        outcome.resent += Reminder.objects.filter(
+            pk__in=[r.pk for r in chunk if r.pk not in reasons], status=Status.FAILED
+        ).update(status=Status.SCHEDULED, due_at=at, attempts=0, last_error="")
+
+
 # Dispatch ------------------------------------------------------------------------------
+# Recording "sent" survives a dropped database connection: this many tries, each on a
+# fresh connection after a short pause (issue 10, "Sent is recorded even when the
+# database blips").
+RECORD_TRIES = 4
+RECORD_PAUSE_SECONDS = 0.05
+# Emails built ahead of the one being sent (see ``_send_batch``).
+BUILD_AHEAD = 1
+
+
 @dataclass
 class DispatchResult:
     sent: int = 0
     retried: int = 0
     failed: int = 0
     skipped: int = 0
+    # Claims put back unsent, attempts unchanged: told to stop, mail server unreachable,
+    # or the database lost while recording.
+    released: int = 0
+    stopped: bool = False
+    # The time budget ran out before the outbox did: the caller may run again at once.
+    more: bool = False
+    # The mail server could not be reached: no dispatcher claims anything before this.
+    paused_until: datetime | None = None
+
+    def count(self, outcome: str | None) -> None:
+        if outcome:
+            setattr(self, outcome, getattr(self, outcome) + 1)
 
 
-def reminders_claim(*, now: datetime, batch: int) -> list[int]:
-    """Claim up to ``batch`` due rows for this worker: scheduled ones that are due, and
-    ones stuck in sending whose worker died. Rows another worker holds are skipped."""
+def _owned(token: str, ids: Iterable[int] | None = None):
+    """The rows a batch still holds: in sending under its token. Every write after the
+    claim goes through this, so a row another worker has re-taken is left alone."""
+    rows = Reminder.objects.filter(status=Status.SENDING, claim_token=token)
+    return rows if ids is None else rows.filter(pk__in=list(ids))
+
+
+def reminders_claim(*, now: datetime, batch: int, token: str | None = None) -> list[int]:
+    """Claim up to ``batch`` due rows for this worker under ``token`` (one per batch):
+    scheduled ones that are due, and ones stuck in sending whose worker died. Rows
+    another worker holds are skipped. Their ids."""
+    return [r.pk for r in _claim(now=now, batch=batch, token=token or uuid.uuid4().hex)]
+
+
+def _claim(*, now: datetime, batch: int, token: str) -> list[Reminder]:
+    """``reminders_claim``, returning the rows loaded with what the emails and the skip
+    checks need (one query fewer a batch than claiming, then loading)."""
     stale = now - timedelta(seconds=settings.REMINDER_SENDING_TIMEOUT_SECONDS)
     with transaction.atomic():
-        ids = list(
-            Reminder.objects.select_for_update(skip_locked=True)
+        rows = list(
+            Reminder.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(
                 Q(status=Status.SCHEDULED, due_at__lte=now)
                 | Q(status=Status.SENDING, claimed_at__lt=stale)
             )
-            .order_by("due_at", "pk")
-            .values_list("pk", flat=True)[:batch]
+            .select_related("client", "session__esthetician", "plan")
+            .order_by("due_at", "pk")[:batch]
         )
-        Reminder.objects.filter(pk__in=ids).update(
-            status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
-        )
-    return ids
+        if rows:
+            Reminder.objects.filter(pk__in=[r.pk for r in rows]).update(
+                status=Status.SENDING,
+                claimed_at=now,
+                claim_token=token,
+                attempts=F("attempts") + 1,
+            )
+    for row in rows:
+        row.status, row.claimed_at, row.claim_token = Status.SENDING, now, token
+        row.attempts += 1
+    return rows
 
 
-def _retry_or_fail(reminder: Reminder, error: str, *, now: datetime) -> str:
-    if reminder.attempts >= settings.REMINDER_MAX_ATTEMPTS:
-        Reminder.objects.filter(pk=reminder.pk, status=Status.SENDING).update(
-            status=Status.FAILED, last_error=error
+def reminders_release(*, token: str, ids: Iterable[int] | None = None, note: str = "") -> int:
+    """Put a batch's unsent claims back to scheduled, as if never claimed (the attempt
+    the claim counted is given back): for a worker told to stop, an unreachable mail
+    server, or a database lost mid-batch. Rows another worker re-took are not touched.
+    How many went back."""
+    fields = {"last_error": note} if note else {}
+    return _with_fresh_connection(
+        lambda: _owned(token, ids).update(
+            status=Status.SCHEDULED, claimed_at=None, attempts=F("attempts") - 1, **fields
         )
-        logger.warning("Reminder %s failed for good: %s", reminder.pk, error)
-        return "failed"
-    backoff = settings.REMINDER_RETRY_BASE_SECONDS * 2 ** (reminder.attempts - 1)
-    Reminder.objects.filter(pk=reminder.pk, status=Status.SENDING).update(
-        status=Status.SCHEDULED, due_at=now + timedelta(seconds=backoff), last_error=error
     )
-    return "retried"
+
+
+def _with_fresh_connection(write, *args, **kwargs):
+    """Run ``write``; if the database connection dropped, run it again on a fresh one
+    (closing the broken one), a few times with a short pause."""
+    for attempt in range(1, RECORD_TRIES + 1):
+        try:
+            return write(*args, **kwargs)
+        except (OperationalError, InterfaceError):
+            if attempt == RECORD_TRIES or db_connection.in_atomic_block:
+                raise
+            logger.warning("Database connection lost; trying again on a fresh one")
+            # It was broken: the next query opens a new one.
+            with contextlib.suppress(DatabaseError):
+                db_connection.close()
+            sleep(RECORD_PAUSE_SECONDS * attempt)
+    raise AssertionError("unreachable")
+
+
+def _record(token: str, outcomes: dict[int, dict], then: int | None, *, now: datetime) -> bool:
+    """Write each row's outcome (``{pk: {field: value}}``) and extend the claim on the
+    row to be sent ``then``, in one UPDATE whose WHERE names the batch's token: whether
+    that row is still ours (another worker may have re-taken it after our claim timed
+    out). Only the next row's claim is extended: each row is checked right before its
+    own email, and extending the whole batch each time rewrote every row per email.
+
+    Written as SQL: this runs once per email, and building it through the ORM's
+    Case/When cost more than the database's work (issue 10, "Fast and fair")."""
+    meta, quote = Reminder._meta, db_connection.ops.quote_name
+    pk_column = quote(meta.pk.column)
+    assignments, params = [], []
+    for name in sorted({name for changes in outcomes.values() for name in changes}):
+        field = meta.get_field(name)
+        whens = []
+        for pk, changes in outcomes.items():
+            if name in changes:
+                whens.append(f"WHEN {pk_column} = %s THEN %s")
+                params += [pk, field.get_db_prep_save(changes[name], db_connection)]
+        column = quote(field.column)
+        assignments.append(f"{column} = CASE {' '.join(whens)} ELSE {column} END")
+    claimed_at = meta.get_field("claimed_at")
+    assignments.append(f"{quote(claimed_at.column)} = %s")
+    params.append(claimed_at.get_db_prep_save(now, db_connection))
+    ids = [*outcomes, *([then] if then is not None else [])]
+    # Identifiers come from the model, every value is a parameter.
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {', '.join(assignments)} "  # noqa: S608
+        f"WHERE {quote('status')} = %s AND {quote('claim_token')} = %s "
+        f"AND {pk_column} IN ({', '.join(['%s'] * len(ids))})"
+    )
+    with transaction.atomic(savepoint=False), db_connection.cursor() as cursor:
+        if db_connection.vendor == "postgresql":
+            # Don't wait for the disk on each email (the commit's flush was the costliest
+            # part of a send after the server's replies). Should PostgreSQL itself crash
+            # in the next moment, the row is still "sending" under our token: sent again
+            # after the reclaim timeout, with its same Message-ID.
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        cursor.execute(sql, [*params, Status.SENDING, token, *ids])
+        updated = cursor.rowcount
+    if then is None or updated == len(ids):
+        return True
+    return _owned(token, [then]).exists()
+
+
+def _retry_or_fail(reminder: Reminder, error: str, *, now: datetime) -> tuple[str, dict]:
+    """A send the server refused, or a row that could not be built: again later with
+    exponential backoff, or failed for good after ``REMINDER_MAX_ATTEMPTS``. The outcome
+    and the row's changes (written by ``_record`` under the batch's token)."""
+    if reminder.attempts >= settings.REMINDER_MAX_ATTEMPTS:
+        logger.warning("Reminder %s failed for good: %s", reminder.pk, error)
+        return "failed", {"status": Status.FAILED, "last_error": error}
+    backoff = settings.REMINDER_RETRY_BASE_SECONDS * 2 ** (reminder.attempts - 1)
+    return "retried", {
+        "status": Status.SCHEDULED,
+        "due_at": now + timedelta(seconds=backoff),
+        "last_error": error,
+    }
 
 
 def _text(value) -> str:
@@ -241,72 +433,247 @@ def describe_send_error(exc: Exception) -> str:
     return f"Could not reach the mail server: {exc}."
 
 
-def _send_batch(ids: list[int], result: DispatchResult) -> None:
-    reminders = list(
-        Reminder.objects.filter(pk__in=ids, status=Status.SENDING)
-        .select_related("client", "session__esthetician", "plan")
-        .order_by("due_at", "pk")
-    )
+# The mail server unreachable: one back-off for every dispatcher --------------------------
+def mail_backoff_until(*, now: datetime) -> tuple[datetime | None, int]:
+    """Until when dispatchers leave the mail server alone (None: they don't), and how
+    many back-offs in a row led there. One query."""
+    row = MailServerBackoff.objects.filter(pk=1).values_list("until", "failures").first()
+    if row is None:
+        return None, 0
+    until, failures = row
+    return (until if until > now else None), failures
+
+
+def mail_server_unreachable(*, error: str, now: datetime) -> datetime:
+    """Record that the mail server could not be reached: every dispatcher waits for the
+    next step of the ladder (``REMINDER_RETRY_BASE_SECONDS`` doubling up to
+    ``REMINDER_OUTAGE_MAX_SECONDS``), with jitter (half the step plus up to half again)
+    so workers don't all come back at once. A dispatcher that finds a back-off already
+    running (another one failed first) joins it. Until when."""
+    with transaction.atomic():
+        row, _ = MailServerBackoff.objects.select_for_update().get_or_create(
+            pk=1, defaults={"until": now}
+        )
+        if row.until > now:
+            return row.until
+        cap = settings.REMINDER_OUTAGE_MAX_SECONDS
+        row.failures = min(row.failures + 1, 32)
+        step = min(settings.REMINDER_RETRY_BASE_SECONDS * 2 ** (row.failures - 1), cap)
+        row.until = now + timedelta(seconds=step / 2 + random.uniform(0, step / 2))  # noqa: S311
+        row.last_error = error
+        row.save()
+    logger.warning("Mail server unreachable (%s); dispatch waits until %s", error, row.until)
+    return row.until
+
+
+def mail_server_reachable() -> None:
+    """A connection opened after a back-off: the ladder starts again from the bottom."""
+    MailServerBackoff.objects.filter(pk=1).update(failures=0, last_error="")
+
+
+# Sending a batch ------------------------------------------------------------------------------
+class _Generated:
+    """A message whose bytes were generated ahead: what Django's SMTP backend asks of
+    ``EmailMessage.message()`` is only ``as_bytes(linesep="\r\n")``."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def as_bytes(self, linesep: str = "\r\n") -> bytes:
+        return self.data
+
+
+def _build(reminder: Reminder, *, generate: bool):
+    """Build one email on the builder thread: render it, and for Django's SMTP backend
+    (``generate``) generate its bytes too, the costliest part of a send after the
+    server's replies. It needs no query (``reminders_prefetch`` loaded everything);
+    should one slip in, the thread's connection is closed after."""
+    try:
+        message = reminder_message(reminder)
+        if generate:
+            data = message.message().as_bytes(linesep="\r\n")
+            message.message = lambda: _Generated(data)
+        return message
+    finally:
+        db_connection.close()
+
+
+class _Stop(Exception):
+    """The run ends after this batch: told to stop, server unreachable, database lost."""
+
+
+def _send_batch(
+    reminders: list[Reminder],
+    *,
+    token: str,
+    result: DispatchResult,
+    should_stop: Callable[[], bool] | None = None,
+    backoff_failures: int = 0,
+) -> None:
+    """Send one claimed batch over one SMTP connection. Raises ``_Stop`` when the run
+    must end; the batch's unsent claims have then gone back."""
     now = timezone.now()
-    reasons = reminder_skip_reasons(reminders, at=now)
-    to_send = []
-    for reminder in reminders:
-        if reminder.attempts > settings.REMINDER_MAX_ATTEMPTS:
-            # Claimed again and again because each worker died on it: stop trying.
-            Reminder.objects.filter(pk=reminder.pk, status=Status.SENDING).update(
-                status=Status.FAILED,
-                last_error=f"Gave up after {reminder.attempts - 1} attempts.",
-            )
-            result.failed += 1
-            continue
-        if reminder.pk in reasons:
-            Reminder.objects.filter(pk=reminder.pk, status=Status.SENDING).update(
-                status=Status.CANCELLED, last_error=f"Skipped: {reasons[reminder.pk]}"
-            )
-            result.skipped += 1
-        else:
-            to_send.append(reminder)
+    # Claimed again and again because each worker died on it: stop trying.
+    given_up = {
+        r.pk: {"status": Status.FAILED, "last_error": f"Gave up after {r.attempts - 1} attempts."}
+        for r in reminders
+        if r.attempts > settings.REMINDER_MAX_ATTEMPTS
+    }
+    live = [r for r in reminders if r.pk not in given_up]
+    reasons = reminder_skip_reasons(live, at=now)
+    skipped = {
+        pk: {"status": Status.CANCELLED, "last_error": f"Skipped: {reason}"}
+        for pk, reason in reasons.items()
+    }
+    to_send = [r for r in live if r.pk not in reasons]
+    if given_up or skipped:
+        # One UPDATE for all of them.
+        _record(token, {**given_up, **skipped}, None, now=now)
+        result.failed += len(given_up)
+        result.skipped += len(skipped)
     if not to_send:
         return
+    reminders_prefetch(to_send)
     try:
-        connection = get_connection()
-        connection.open()
+        mail = get_connection()
+        mail.open()
     except (smtplib.SMTPException, OSError) as exc:
-        for reminder in to_send:
-            outcome = _retry_or_fail(reminder, f"Could not reach the mail server: {exc}", now=now)
-            setattr(result, outcome, getattr(result, outcome) + 1)
-        return
+        # Not this row's fault nor any other's: nobody's attempt is counted.
+        error = describe_send_error(exc)
+        result.paused_until = mail_server_unreachable(error=error, now=now)
+        result.released += reminders_release(token=token, note=error)
+        raise _Stop from exc
+    if backoff_failures:
+        mail_server_reachable()
+    # The first row was claimed and loaded a moment ago; each next one is checked (and
+    # its claim extended) with the UPDATE that records the one before.
+    ours = True
+    # Emails are built on a thread of their own, ahead of the sends: building is CPU
+    # work and a send is mostly waiting for the server's reply, so they overlap.
+    builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reminder-build")
+    generate = isinstance(mail, SMTPBackend)
+    built = {}
+
+    def build_ahead(upto: int) -> None:
+        # Only BUILD_AHEAD emails ahead: a builder that runs far ahead holds the GIL
+        # while the sender's replies come in, and the sender waits for it.
+        for later in range(upto, min(upto + BUILD_AHEAD, len(to_send))):
+            if later not in built:
+                built[later] = builder.submit(_build, to_send[later], generate=generate)
+
     try:
-        for reminder in to_send:
-            try:
-                reminder_message(reminder, connection=connection).send()
-            except (smtplib.SMTPException, OSError) as exc:
-                outcome = _retry_or_fail(reminder, describe_send_error(exc), now=now)
-                setattr(result, outcome, getattr(result, outcome) + 1)
+        for index, reminder in enumerate(to_send):
+            if not ours:
+                # Another worker re-took it (our claim had timed out): not ours to send.
+                ours = (
+                    _owned(token, [to_send[index + 1].pk]).exists()
+                    if index + 1 < len(to_send)
+                    else False
+                )
                 continue
+            after = to_send[index + 1].pk if index + 1 < len(to_send) else None
+            if should_stop is not None and should_stop():
+                result.stopped = True
+                result.released += reminders_release(token=token)
+                raise _Stop
+            lost_server = None
+            try:
+                build_ahead(index)
+                message = built.pop(index).result()
+                build_ahead(index + 1)
+                mail.send_messages([message])
+            except smtplib.SMTPServerDisconnected as exc:
+                # The connection is gone: this row's send counts (it may or may not have
+                # been taken); the rest go back untried, for the next batch's connection.
+                outcome, changes = _retry_or_fail(reminder, describe_send_error(exc), now=now)
+                lost_server = exc
+            except (smtplib.SMTPException, OSError) as exc:
+                outcome, changes = _retry_or_fail(reminder, describe_send_error(exc), now=now)
+            except (_Stop, SoftTimeLimitExceeded):
+                # The task's soft time limit is not this row's fault: the run's handler
+                # puts the batch's unsent claims back (issue 10).
+                raise
             except Exception as exc:
                 # A row that cannot even be built (a template or data fault) must not hold
                 # up the rest of the batch: log it, retry it with backoff, then fail it.
                 logger.exception("Reminder %s could not be built or sent", reminder.pk)
-                outcome = _retry_or_fail(reminder, f"{type(exc).__name__}: {exc}", now=now)
-                setattr(result, outcome, getattr(result, outcome) + 1)
-                continue
-            # Only now has the server accepted it.
-            Reminder.objects.filter(pk=reminder.pk, status=Status.SENDING).update(
-                status=Status.SENT, sent_at=timezone.now(), last_error=""
-            )
-            result.sent += 1
+                outcome, changes = _retry_or_fail(reminder, f"{type(exc).__name__}: {exc}", now=now)
+            else:
+                # Only now has the server accepted it: record it whatever the database does.
+                outcome = "sent"
+                changes = {"status": Status.SENT, "sent_at": timezone.now(), "last_error": ""}
+            try:
+                ours = _with_fresh_connection(
+                    _record, token, {reminder.pk: changes}, after, now=timezone.now()
+                )
+            except DatabaseError:
+                logger.exception("Could not record reminder %s as %s", reminder.pk, outcome)
+                result.released += reminders_release(
+                    token=token, ids=[r.pk for r in to_send[index + 1 :]]
+                )
+                raise _Stop from None
+            result.count(outcome)
+            if lost_server is not None:
+                result.released += reminders_release(
+                    token=token, ids=[r.pk for r in to_send[index + 1 :]]
+                )
+                return
     finally:
-        connection.close()
+        builder.shutdown(wait=True, cancel_futures=True)
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            mail.close()
 
 
-def reminders_dispatch(*, batch: int | None = None) -> DispatchResult:
-    """Send every reminder that is due, in small batches, one mail connection a batch."""
+def reminders_dispatch(
+    *,
+    batch: int | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    budget_seconds: float | None = None,
+) -> DispatchResult:
+    """Send every reminder that is due, in batches of ``batch`` (one claim token and one
+    mail connection each), until none is due or ``budget_seconds`` are spent
+    (``REMINDER_DISPATCH_BUDGET_SECONDS``; then ``result.more`` says to run again).
+
+    ``should_stop`` is asked before each claim and each email: when it says so, the run
+    finishes the email in hand, claims nothing more and puts its unsent claims back. An
+    error (a time limit) does the same on its way out. While the mail server is
+    unreachable (``mail_backoff_until``) nothing is claimed."""
     batch = batch or settings.REMINDER_BATCH_SIZE
+    if budget_seconds is None:
+        budget_seconds = settings.REMINDER_DISPATCH_BUDGET_SECONDS
+    deadline = monotonic() + budget_seconds
     result = DispatchResult()
-    for _ in range(MAX_BATCHES_PER_RUN):
-        ids = reminders_claim(now=timezone.now(), batch=batch)
-        if not ids:
+    result.paused_until, failures = mail_backoff_until(now=timezone.now())
+    if result.paused_until is not None:
+        return result
+    while True:
+        if should_stop is not None and should_stop():
+            result.stopped = True
             break
-        _send_batch(ids, result)
+        if monotonic() >= deadline:
+            result.more = True
+            break
+        token = uuid.uuid4().hex
+        claimed = _claim(now=timezone.now(), batch=batch, token=token)
+        if not claimed:
+            break
+        try:
+            _send_batch(
+                claimed,
+                token=token,
+                result=result,
+                should_stop=should_stop,
+                backoff_failures=failures,
+            )
+        except _Stop:
+            break
+        except BaseException:
+            # A time limit or a fault mid-batch: what was not sent goes back now rather
+            # than waiting out the reclaim timeout.
+            try:
+                reminders_release(token=token)
+            except DatabaseError:
+                logger.exception("Could not release the claims of batch %s", token)
+            raise
+        failures = 0
     return result

@@ -113,7 +113,12 @@ def test_plan_starting_on_a_far_date_is_a_400_naming_it(api_mgr, a_client, day):
 
 @pytest.mark.parametrize(
     "start",
-    ["0001-01-01T00:00:00Z", "9999-12-31T23:00:00-08:00", "9999-12-31T23:00:00", "0001-01-01T00:30:00"],
+    [
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:00:00-08:00",
+        "9999-12-31T23:00:00",
+        "0001-01-01T00:30:00",
+    ],
 )
 def test_booking_on_a_far_date_is_a_400_naming_the_start(api_as, a_client, start):
     api = api_as(Role.ESTHETICIAN)

@@ -32,6 +32,7 @@ from sessions_app.services import (
     session_complete,
     session_no_show,
 )
+from sessions_app.tasks import dispatch_due_reminders
 from tests.factories import PlanFactory, SessionFactory
 from tests.sessions_app.helpers import LA, at, screen
 
@@ -369,6 +370,16 @@ def test_a_booking_that_passes_unmarked_resumes_the_held_cycle(
         assert not due.last_error.startswith("Held:")
     # Settled: the next run finds nothing held any more.
     assert maintenance_resume_lapsed() == 0
+
+
+def test_the_periodic_dispatch_resumes_a_cycle_whose_booking_passed_unmarked(clock, ours, boosted):
+    clock.move_to(at(date(2027, 3, 10), "12:00"))
+    boost(ours, at(date(2027, 3, 26), "10:00"))
+    clock.move_to(at(date(2027, 3, 30), "08:00"))
+
+    dispatch_due_reminders()
+
+    assert maintenance_sent() == [Kind.MAINTENANCE_DUE]
 
 
 def test_a_booking_still_ahead_keeps_the_cycle_held(clock, ours, boosted):

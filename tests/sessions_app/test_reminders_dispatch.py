@@ -177,8 +177,9 @@ def recover(inbox: Inbox, how: str) -> None:
     inbox.refuse_data = inbox.refuse_rcpt = None
 
 
+# Refusals of one email count an attempt against its row; a server that cannot be reached
+# at all backs off the whole dispatcher instead (test_reminders_faults.py).
 ERRORS = {
-    "server-down": "Could not reach the mail server",
     "busy-on-data": "451",
     "mailbox-full-on-rcpt": "452",
 }

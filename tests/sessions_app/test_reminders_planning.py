@@ -503,6 +503,7 @@ def test_completing_a_boost_plans_only_the_two_maintenance_reminders(clock, ours
 
 def test_cancelling_cancels_the_hydration_prompt_and_plans_an_update(clock, ours):
     session = book(ours, at(date(2027, 2, 24), "10:00"))
+    reminders_dispatch()  # the client has the confirmation
     clock.shift(timedelta(hours=1))
 
     session_cancel(session=session, by=ours["esthetician"])
@@ -511,7 +512,7 @@ def test_cancelling_cancels_the_hydration_prompt_and_plans_an_update(clock, ours
     assert hydration.status == Status.CANCELLED
     assert hydration.last_error == "The session was cancelled."
     booked, update = rows(kind=Kind.BOOKING_CONFIRMATION)
-    assert (booked.event, booked.status) == (Event.BOOKED, Status.SCHEDULED)
+    assert (booked.event, booked.status) == (Event.BOOKED, Status.SENT)
     assert (update.event, update.session, update.status) == (
         Event.CANCELLED,
         session,
@@ -522,8 +523,38 @@ def test_cancelling_cancels_the_hydration_prompt_and_plans_an_update(clock, ours
     assert session.sequence == 1
 
 
+def test_cancelling_before_the_confirmation_went_sends_no_notice(clock, ours):
+    """The client never heard of the booking: no "Cancelled" email for it, and the
+    confirmation still waiting is skipped with the reason."""
+    session = book(ours, at(date(2027, 2, 24), "10:00"))
+
+    session_cancel(session=session, by=ours["esthetician"])
+    reminders_dispatch()
+
+    (confirmation,) = rows(kind=Kind.BOOKING_CONFIRMATION)
+    assert (confirmation.event, confirmation.status) == (Event.BOOKED, Status.CANCELLED)
+    assert "cancelled before this confirmation went out" in confirmation.last_error
+
+
+def test_rescheduling_before_the_confirmation_went_confirms_the_new_time_only(clock, ours):
+    session = book(ours, at(date(2027, 2, 24), "10:00"))
+
+    session_reschedule(
+        session=session, start=at(date(2027, 2, 25), "11:00"), by=ours["esthetician"]
+    )
+
+    (confirmation,) = rows(kind=Kind.BOOKING_CONFIRMATION)
+    assert (confirmation.event, confirmation.status) == (Event.BOOKED, Status.SCHEDULED)
+    reminders_dispatch()
+    confirmation.refresh_from_db()
+    assert confirmation.status == Status.SENT
+    (email,) = mail.outbox
+    assert "Thursday, February 25" in email.body or "Thu Feb 25" in email.body, email.body
+
+
 def test_rescheduling_moves_the_hydration_prompt_and_plans_an_update(clock, ours):
     session = book(ours, at(date(2027, 3, 11), "10:00"))  # a Thursday, PST
+    reminders_dispatch()  # the client has the confirmation
     clock.shift(timedelta(hours=1))
 
     session = session_reschedule(
@@ -555,8 +586,9 @@ def test_rescheduling_late_moves_the_prompt_to_three_hours_before(clock, ours):
     assert hydration.due_at == at(date(2027, 2, 24), "12:00")
 
 
-def test_each_change_plans_its_own_update(clock, ours):
+def test_each_change_plans_its_own_update_replacing_one_still_waiting(clock, ours):
     session = book(ours, at(date(2027, 2, 24), "10:00"))
+    reminders_dispatch()  # the client has the confirmation
     session = session_reschedule(
         session=session, start=at(date(2027, 2, 25), "10:00"), by=ours["esthetician"]
     )
@@ -565,11 +597,11 @@ def test_each_change_plans_its_own_update(clock, ours):
     )
     session_cancel(session=session, by=ours["esthetician"])
 
-    assert [r.event for r in rows(kind=Kind.BOOKING_CONFIRMATION)] == [
-        Event.BOOKED,
-        Event.RESCHEDULED,
-        Event.RESCHEDULED,
-        Event.CANCELLED,
+    assert [(r.event, r.status) for r in rows(kind=Kind.BOOKING_CONFIRMATION)] == [
+        (Event.BOOKED, Status.SENT),
+        (Event.RESCHEDULED, Status.CANCELLED),
+        (Event.RESCHEDULED, Status.CANCELLED),
+        (Event.CANCELLED, Status.SCHEDULED),
     ]
 
 
@@ -588,6 +620,7 @@ def test_rescheduling_after_the_hydration_prompt_went_plans_one_for_the_new_time
 
 def test_cancelling_a_series_session_leaves_the_series_confirmation(clock, ours):
     sessions = book_series(ours)
+    reminders_dispatch()  # the client has the series confirmation
 
     session_cancel(session=sessions[3], by=ours["esthetician"])
 
@@ -595,7 +628,7 @@ def test_cancelling_a_series_session_leaves_the_series_confirmation(clock, ours)
     assert (series.plan, series.event, series.status) == (
         sessions[0].plan,
         Event.BOOKED,
-        Status.SCHEDULED,
+        Status.SENT,
     )
     assert (update.session, update.event) == (sessions[3], Event.CANCELLED)
     cancelled = rows(kind=Kind.HYDRATION_BEFORE, status=Status.CANCELLED)

@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -69,7 +70,7 @@ def worker_database_url() -> str:
 class Worker:
     """``celery -A clinic worker`` on our queue, its output in a log file."""
 
-    def __init__(self, *, name: str, queue: str, env: dict, log: Path) -> None:
+    def __init__(self, *, name: str, queue: str, env: dict, log: Path, pool: str = "solo") -> None:
         self.name = name
         self.log_path = log
         self._log = log.open("wb")
@@ -79,7 +80,7 @@ class Worker:
                 "-A",
                 "clinic",
                 "worker",
-                "--pool=solo",
+                f"--pool={pool}",
                 "--concurrency=1",
                 "--prefetch-multiplier=1",
                 "-Q",
@@ -96,6 +97,9 @@ class Worker:
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            # A process group of its own, like a service: a test can signal the worker and
+            # its pool children together (``os.killpg``), as systemd and honcho do.
+            start_new_session=True,
         )
 
     def log(self) -> str:
@@ -111,7 +115,8 @@ class Worker:
 
     def kill(self) -> None:
         if self.process.poll() is None:
-            self.process.kill()  # SIGKILL: no chance to tidy up, as when a machine dies
+            # SIGKILL to the group: no chance to tidy up, as when a machine dies.
+            os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=10)
         self._log.close()
 
@@ -146,7 +151,8 @@ def workers(transactional_db, queue, tmp_path):
     before the test database is flushed."""
     started: list[Worker] = []
 
-    def start(inbox: Inbox, *, batch: int = 20) -> Worker:
+    def start(inbox: Inbox, *, batch: int = 20, pool: str = "solo", **settings) -> Worker:
+        """``settings`` are more environment variables for the worker (short limits)."""
         n = len(started) + 1
         env = {
             **os.environ,
@@ -165,8 +171,11 @@ def workers(transactional_db, queue, tmp_path):
             "CONN_MAX_AGE": "0",
             "LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
+            **{name: str(value) for name, value in settings.items()},
         }
-        worker = Worker(name=f"w{n}-{queue}", queue=queue, env=env, log=tmp_path / f"w{n}.log")
+        worker = Worker(
+            name=f"w{n}-{queue}", queue=queue, env=env, log=tmp_path / f"w{n}.log", pool=pool
+        )
         started.append(worker)
         return worker
 
@@ -175,10 +184,11 @@ def workers(transactional_db, queue, tmp_path):
         worker.kill()
 
 
-def send(queue: str) -> str:
-    """Enqueue one dispatch run (as Celery beat does every minute) on our queue."""
+def send(queue: str, **options) -> str:
+    """Enqueue one dispatch run (as Celery beat does every minute) on our queue. The
+    sender writes the task's time limits into the message (``options`` to change them)."""
     with celery_app.connection_for_write(REDIS_URL) as conn:
-        return dispatch_due_reminders.apply_async(queue=queue, connection=conn).id
+        return dispatch_due_reminders.apply_async(queue=queue, connection=conn, **options).id
 
 
 def finished(worker_list: list[Worker], task_ids: list[str]) -> dict[str, dict]:
@@ -228,7 +238,15 @@ def test_a_worker_sends_every_due_reminder_exactly_once(workers, queue, inbox):
     first = send(queue)
     results = finished([worker], [first])
 
-    assert results[first] == {"sent": 12, "retried": 0, "failed": 0, "skipped": 0}
+    assert results[first] == {
+        "sent": 12,
+        "retried": 0,
+        "failed": 0,
+        "skipped": 0,
+        "released": 0,
+        "stopped": False,
+        "more": False,
+    }
     assert statuses(rows) == {r.pk: (Status.SENT, 1) for r in rows}
     assert inbox.reminder_ids() == {r.pk: 1 for r in rows}
     assert len(inbox.peers) == 3  # 12 rows in batches of 5, one SMTP connection each
