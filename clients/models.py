@@ -44,6 +44,8 @@ class Client(models.Model):
     # Set when the client unsubscribes: they still get confirmations and care
     # instructions, but no maintenance reminders.
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    # Signed links issued before this moment no longer work (issue 11, "revocable").
+    links_revoked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -79,14 +81,23 @@ class Screening(models.Model):
         ],
     )
     flagged = models.JSONField(default=list)
+    # Null only for a screening the client answered on a signed page (issue 11, "The
+    # screening online"): answered_online says so, and a constraint keeps them in step.
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
+    answered_online = models.BooleanField(default=False)
     recorded_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["-recorded_at", "-id"]
         get_latest_by = "recorded_at"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(recorded_by__isnull=False) | models.Q(answered_online=True),
+                name="screening_recorded_by_staff_or_online",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Screening of {self.client_id} on {self.recorded_at:%Y-%m-%d}: {self.outcome}"

@@ -58,9 +58,16 @@ def client_update(*, client: Client, by, **fields) -> Client:
 
 
 def screening_record(
-    *, client: Client, answers: Mapping[str, bool], by, at: datetime | None = None
+    *,
+    client: Client,
+    answers: Mapping[str, bool],
+    by,
+    at: datetime | None = None,
+    online: bool = False,
 ) -> Screening:
-    """Store a new screening; it supersedes the last one (screenings are never edited)."""
+    """Store a new screening; it supersedes the last one (screenings are never edited).
+
+    ``online``: the client answered it on a signed page (issue 11), and ``by`` is None."""
     result = screening_outcome(answers)
     return Screening.objects.create(
         client=client,
@@ -68,6 +75,7 @@ def screening_record(
         outcome=result.outcome.value,
         flagged=[c.value for c in result.flagged],
         recorded_by=by,
+        answered_online=online,
         recorded_at=at or timezone.now(),
     )
 

@@ -19,6 +19,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Clients: everyone looks a client up; the front desk registers and edits.
     "clients.view": frozenset({FD, ES, MG}),
     "clients.edit": frozenset({FD, MG}),
+    # The client's email links (issue 11): only the manager makes them all stop working.
+    "clients.revoke_links": frozenset({MG}),
     # Screening: front desk at registration, esthetician when a client reports
     # a change at check-in.
     "screenings.record": frozenset({FD, ES, MG}),
@@ -42,6 +44,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reminders.view": frozenset({MG}),
     "reminders.manage": frozenset({MG}),
     "maintenance.view": frozenset({FD, ES, MG}),
+    # What clients did from their emails (issue 11): the front desk acts on it.
+    "activity.view": frozenset({FD, MG}),
     # Clinic resources (rooms, devices, hours, closed days) and staff are the manager's.
     "resources.view": frozenset({FD, ES, MG}),
     "resources.manage": frozenset({MG}),

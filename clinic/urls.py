@@ -11,6 +11,7 @@ from clinic import views
 from clinic.api import StaffViewSet
 from protocols.api import ProtocolViewSet
 from sessions_app.api import (
+    AvailabilityView,
     ClosedDayViewSet,
     DeviceViewSet,
     PlanViewSet,
@@ -48,6 +49,7 @@ router.register("reminders", ReminderViewSet, basename="reminder")
 
 api_urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("availability/", AvailabilityView.as_view(), name="api-availability"),
     path(
         "clearances/<int:pk>/document/",
         ClearanceDocumentView.as_view(),

@@ -7,18 +7,22 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from clinic.clinic_time import local_datetime
 from clinic.dates import OUT_OF_RANGE, within_calendar
 from protocols.api import PlanSerializer
 from sessions_app import plans, resource_services, selectors, services
+from sessions_app.free_times import free_times
 from sessions_app.models import ClosedDay, Device, Reminder, Room, Session, WorkingHours
 from sessions_app.serializers import (
+    AvailabilityQuerySerializer,
     CancelSerializer,
     CheckInSerializer,
     ClosedDaySerializer,
     CompleteSerializer,
     DeviceSerializer,
+    FreeTimeSerializer,
     PlanCreateSerializer,
     ReminderSerializer,
     RescheduleSerializer,
@@ -328,3 +332,23 @@ class ReminderViewSet(
     serializer_class = ReminderSerializer
     filterset_fields = ["client", "kind", "status"]
     role_permissions = {"list": "reminders.view", "retrieve": "reminders.view"}
+
+
+class AvailabilityView(APIView):
+    """Free times for a session of ``minutes`` between two clinic days, soonest first,
+    by the same rules as booking (SPEC, REST API, "availability"): working hours,
+    closed days, nothing in the past, no clash for the esthetician, room, device or
+    client, one session a day for the client. One free time per start and esthetician,
+    with the first free room and device. At most 31 days at a time."""
+
+    role_permissions = {"get": "sessions.view"}
+
+    @extend_schema(
+        parameters=[AvailabilityQuerySerializer],
+        responses={200: FreeTimeSerializer(many=True)},
+    )
+    def get(self, request):
+        query = AvailabilityQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        found = free_times(**query.validated_data)
+        return Response(FreeTimeSerializer(found, many=True).data)

@@ -5,7 +5,9 @@ client is impossible).
 A ``Diary`` loads, in a fixed number of queries, every live session that could
 clash with a booking over a span, plus the esthetician's hours and the closed
 days; every check after that runs in memory, so booking a 15-session series costs
-no more queries than booking one.
+no more queries than booking one. ``Diaries`` loads the same for several
+estheticians, rooms and devices at once (the free-times engine, ``free_times``), and a
+``Diary`` of one combination is cut from it without another query.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from clinic.clinic_time import (
 from sessions_app.models import ClosedDay, Session, WorkingHours
 
 # Clinic-time helpers live in clinic.clinic_time; these names stay importable from here.
-__all__ = ["Clash", "Diary", "clinic_zone", "day_label", "hhmm", "local_datetime"]
+__all__ = ["Clash", "Diaries", "Diary", "clinic_zone", "day_label", "hhmm", "local_datetime"]
 
 SEARCH_STEP = timedelta(minutes=15)
 SEARCH_DAYS = 7
@@ -66,8 +68,82 @@ class Clash:
         }
 
 
+class Diaries:
+    """The live sessions of several estheticians, rooms and devices (and one client),
+    their hours and the closed days over whole local days, in three queries however
+    many resources or days. ``diary`` then cuts one resource combination's ``Diary``
+    out of it in memory: the free-times engine asks every combination this way, and
+    a single booking is just the combination of one of each."""
+
+    def __init__(
+        self,
+        *,
+        estheticians: Iterable = (),
+        rooms: Iterable = (),
+        devices: Iterable = (),
+        clients: Iterable = (),
+        first: date,
+        last: date,
+        exclude: Iterable[int] = (),
+    ):
+        self.first, self.last = first, last
+        ids = {
+            "esthetician_id__in": sorted({e.pk for e in estheticians}),
+            "room_id__in": sorted({r.pk for r in rooms}),
+            "device_id__in": sorted({d.pk for d in devices}),
+            "client_id__in": sorted({c.pk for c in clients if c is not None}),
+        }
+        holds = Q()
+        for lookup, values in ids.items():
+            if values:
+                holds |= Q(**{lookup: values})
+        sessions = (
+            Session.objects.live()
+            .filter(start__lt=day_start(last + timedelta(days=1)), end__gt=day_start(first))
+            .filter(holds)
+            .exclude(pk__in=list(exclude))
+            .only("id", "start", "end", "client_id", "esthetician_id", "room_id", "device_id")
+            .order_by("start", "id")
+        )
+        # Every local day a session touches, so a check reads only its own days.
+        self.by_day: dict[date, list[Session]] = {}
+        for other in sessions:
+            day, until = local(other.start).date(), local(other.end).date()
+            while day <= until:
+                self.by_day.setdefault(day, []).append(other)
+                day += timedelta(days=1)
+        self.hours: dict[int, dict[int, tuple[time, time]]] = {}
+        for h in WorkingHours.objects.filter(esthetician_id__in=ids["esthetician_id__in"]):
+            self.hours.setdefault(h.esthetician_id, {})[h.weekday] = (h.starts_at, h.ends_at)
+        self.closed = {
+            c.date: c.reason for c in ClosedDay.objects.filter(date__range=(first, last))
+        }
+
+    def diary(self, *, client, esthetician, room, device) -> Diary:
+        """One combination's diary, from what is loaded (no query)."""
+        diary = Diary.__new__(Diary)
+        diary.client, diary.esthetician, diary.room, diary.device = (
+            client,
+            esthetician,
+            room,
+            device,
+        )
+        diary.by_day = self.by_day
+        diary.hours = self.hours.get(esthetician.pk, {})
+        diary.closed = self.closed
+        return diary
+
+
 class Diary:
     """The live sessions of one client, esthetician, room and device over a span."""
+
+    client: object
+    esthetician: object
+    room: object
+    device: object
+    by_day: dict[date, list[Session]]
+    hours: dict[int, tuple[time, time]]
+    closed: dict[date, str]
 
     def __init__(
         self,
@@ -80,26 +156,36 @@ class Diary:
         span_end: datetime,
         exclude: Iterable[int] = (),
     ):
-        self.client, self.esthetician, self.room, self.device = client, esthetician, room, device
         # Widen to whole local days, so "two on one day" sees the whole day.
-        first = local(span_start).date()
-        last = local(span_end).date()
-        lo = day_start(first)
-        hi = day_start(last + timedelta(days=1))
-        self.sessions = list(
-            Session.objects.live()
-            .filter(start__lt=hi, end__gt=lo)
-            .filter(Q(client=client) | Q(esthetician=esthetician) | Q(room=room) | Q(device=device))
-            .exclude(pk__in=list(exclude))
-            .only("id", "start", "end", "client_id", "esthetician_id", "room_id", "device_id")
+        loaded = Diaries(
+            estheticians=[esthetician],
+            rooms=[room],
+            devices=[device],
+            clients=[client],
+            first=local(span_start).date(),
+            last=local(span_end).date(),
+            exclude=exclude,
         )
-        self.hours = {
-            h.weekday: (h.starts_at, h.ends_at)
-            for h in WorkingHours.objects.filter(esthetician=esthetician)
-        }
-        self.closed = {
-            c.date: c.reason for c in ClosedDay.objects.filter(date__range=(first, last))
-        }
+        self.__dict__.update(
+            loaded.diary(client=client, esthetician=esthetician, room=room, device=device).__dict__
+        )
+
+    @property
+    def sessions(self) -> list[Session]:
+        """Every loaded session once, soonest first."""
+        seen = {s.pk: s for day in sorted(self.by_day) for s in self.by_day[day]}
+        return list(seen.values())
+
+    def _near(self, start: datetime, end: datetime) -> list[Session]:
+        """The loaded sessions on the local days from ``start`` to ``end``."""
+        day, until = local(start).date(), local(end).date()
+        if day == until:
+            return self.by_day.get(day, [])
+        near: dict[int, Session] = {}
+        while day <= until:
+            near.update((s.pk, s) for s in self.by_day.get(day, []))
+            day += timedelta(days=1)
+        return list(near.values())
 
     # Rules that make a slot impossible whatever else is booked (400) ----------
     def problems(self, start: datetime, end: datetime, *, now: datetime) -> list[str]:
@@ -125,20 +211,18 @@ class Diary:
     # Other sessions holding the same people or things (409) -------------------
     def clashes(self, start: datetime, end: datetime, *, one_per_day: bool = False) -> list[Clash]:
         found: list[Clash] = []
-        labels = {
-            "esthetician": str(self.esthetician),
-            "room": str(self.room),
-            "device": str(self.device),
-            "client": str(self.client),
+        # Without a client (free times for anyone) only the esthetician, room and
+        # device can clash.
+        held = {
+            "esthetician": self.esthetician,
+            "room": self.room,
+            "device": self.device,
+            "client": self.client,
         }
-        ours = {
-            "esthetician": self.esthetician.pk,
-            "room": self.room.pk,
-            "device": self.device.pk,
-            "client": self.client.pk,
-        }
+        ours = {name: thing.pk for name, thing in held.items() if thing is not None}
+        labels = {name: str(held[name]) for name in ours}
         day = local(start).date()
-        for other in self.sessions:
+        for other in self._near(start, end):
             overlaps = other.start < end and start < other.end
             for resource, pk in ours.items():
                 if overlaps and getattr(other, f"{resource}_id") == pk:
@@ -148,7 +232,8 @@ class Diary:
             if (
                 one_per_day
                 and not overlaps
-                and other.client_id == self.client.pk
+                and "client" in ours
+                and other.client_id == ours["client"]
                 and local(other.start).date() == day
             ):
                 found.append(

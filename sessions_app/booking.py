@@ -118,8 +118,11 @@ def session_book(
     kind: str | None = None,
     plan: Plan | None = None,
     minutes: int | None = None,
+    online: bool = False,
 ) -> Session:
     """Book one session: eligible client, free esthetician, room, device and client.
+
+    ``online``: the client booked it from a signed link (issue 11), and ``by`` is None.
 
     A session that names a plan is a series session and keeps the series rules
     (SPEC: never two on one day for a client; issue 9: never more than the plan
@@ -165,6 +168,7 @@ def session_book(
         end=end,
         kind=kind,
         booked_by=by,
+        booked_online=online,
     )
     (session,) = guard.write(
         lambda: Session.objects.bulk_create([session]), slots=[(start, end)], one_per_day=series

@@ -4,8 +4,6 @@ changes anything (mail scanners follow links, they do not press buttons)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.conf import settings
 from django.shortcuts import render
 from django.utils import timezone
@@ -17,7 +15,16 @@ from clients.models import Client
 from clinic.errors import DomainError
 from sessions_app import services
 from sessions_app.emails import when
-from sessions_app.links import ACTIONS, LinkExpired, LinkInvalid, link_read
+from sessions_app.links import (
+    ACTIONS,
+    LinkExpired,
+    LinkInvalid,
+    client_can_cancel,
+    client_reminders_set,
+    link_read,
+    link_revoked,
+    session_client_confirm,
+)
 from sessions_app.models import Session
 
 
@@ -45,6 +52,7 @@ class LinkActionView(View):
         except LinkInvalid:
             return self._page(request, "invalid", status=400)
         self.action = action
+        self.token = token
         return super().dispatch(request, action, token)
 
     def _page(self, request, state: str, status: int = 200, **context):
@@ -57,17 +65,25 @@ class LinkActionView(View):
         return render(request, self.template_name, context, status=status)
 
     def _subject(self):
+        """The session and client the link is for; (None, None) when they are gone or
+        the client's links were revoked after this one was issued (``self.revoked``)."""
+        self.revoked = False
         if self.action in ("confirm", "cancel"):
             session = (
                 Session.objects.select_related("client", "esthetician").filter(pk=self.pk).first()
             )
-            return session, session.client if session else None
-        return None, Client.objects.filter(pk=self.pk).first()
+            client = session.client if session else None
+        else:
+            session, client = None, Client.objects.filter(pk=self.pk).first()
+        if client is not None and link_revoked(self.token, client):
+            self.revoked = True
+            return None, None
+        return session, client
 
     def get(self, request, action: str, token: str):
         session, client = self._subject()
         if client is None:
-            return self._page(request, "invalid", status=404)
+            return self._gone(request)
         return self._page(
             request,
             self._state(session, client),
@@ -79,7 +95,7 @@ class LinkActionView(View):
     def post(self, request, action: str, token: str):
         session, client = self._subject()
         if client is None:
-            return self._page(request, "invalid", status=404)
+            return self._gone(request)
         state = self._state(session, client)
         if state != "ask":
             return self._page(
@@ -109,6 +125,12 @@ class LinkActionView(View):
             when=when(session.start) if session else "",
         )
 
+    def _gone(self, request):
+        # A revoked link reads like an expired one: it worked once and no longer does.
+        if self.revoked:
+            return self._page(request, "expired", status=410)
+        return self._page(request, "invalid", status=404)
+
     def _state(self, session, client) -> str:
         """What the page should say before anything is done."""
         if self.action == "unsubscribe":
@@ -121,21 +143,16 @@ class LinkActionView(View):
             return "past"
         if self.action == "confirm":
             return "confirmed" if session.client_confirmed_at else "ask"
-        notice = timedelta(hours=settings.CANCEL_NOTICE_HOURS)
-        if session.start - timezone.now() < notice:
+        if not client_can_cancel(start=session.start):
             return "too_late"
         return "ask"
 
     def _act(self, session, client) -> str:
         if self.action == "unsubscribe":
-            Client.objects.filter(pk=client.pk, unsubscribed_at__isnull=True).update(
-                unsubscribed_at=timezone.now()
-            )
+            client_reminders_set(client=client, on=False)
             return "unsubscribed"
         if self.action == "confirm":
-            Session.objects.filter(pk=session.pk, client_confirmed_at__isnull=True).update(
-                client_confirmed_at=timezone.now()
-            )
+            session_client_confirm(session=session)
             return "confirmed"
         services.session_cancel(session=session, by=None, by_client=True)
         return "cancelled"

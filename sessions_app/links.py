@@ -6,13 +6,20 @@ salt per action, so a token made for "confirm" cannot be replayed as "cancel".
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from django.utils import timezone
 
-ACTIONS = ("confirm", "cancel", "boost", "unsubscribe")
+# "client": the client's own page (issue 11), signed with the client's id.
+ACTIONS = ("confirm", "cancel", "boost", "unsubscribe", "screening", "client")
+
+# How long after sending we allow for the client to read an email: a cancel link is
+# offered only when cancelling will still be open then (issue 11, "An email offers a
+# cancel link only when cancelling will still be possible when the client reads it").
+EMAIL_READ_MARGIN = timedelta(hours=2)
 
 
 class LinkInvalid(Exception):
@@ -37,6 +44,71 @@ def link_read(action: str, token: str) -> int:
         raise LinkExpired from exc
     except (signing.BadSignature, ValueError, TypeError) as exc:
         raise LinkInvalid from exc
+
+
+def link_issued_at(token: str) -> datetime:
+    """When the (already verified) token was signed: the timestamp Django's signer puts
+    before the signature, in whole seconds."""
+    return datetime.fromtimestamp(signing.b62_decode(token.rsplit(":", 2)[-2]), tz=UTC)
+
+
+def link_revoked(token: str, client) -> bool:
+    """True when the manager revoked the client's links after this one was issued
+    (issue 11, "revocable"). Issue times are whole seconds, and so is the revocation
+    time (``client_links_revoke``): a link signed in the second of the revocation is a
+    fresh one, and works."""
+    revoked_at = client.links_revoked_at
+    return revoked_at is not None and link_issued_at(token) < revoked_at.replace(microsecond=0)
+
+
+def client_links_revoke(*, client) -> None:
+    """Refuse every link issued to ``client`` so far (a forwarded email, a shared
+    device); later emails carry fresh links that work."""
+    # Whole seconds, as the links' issue times are (see link_revoked).
+    client.links_revoked_at = timezone.now().replace(microsecond=0)
+    client.save(update_fields=["links_revoked_at", "updated_at"])
+
+
+def session_client_confirm(*, session) -> None:
+    """The client says they will come (issue 11): the first time is kept, so the front
+    desk sees when they confirmed."""
+    from sessions_app.models import Session  # links is imported by the models' neighbours
+
+    Session.objects.filter(pk=session.pk, client_confirmed_at__isnull=True).update(
+        client_confirmed_at=timezone.now()
+    )
+
+
+def client_reminders_set(*, client, on: bool) -> None:
+    """Maintenance reminders on or off (SPEC: an unsubscribed client still gets
+    confirmations and care instructions). Turning them back on resumes the open cycle."""
+    from clients.models import Client
+    from sessions_app.maintenance import maintenance_cycle_sync
+
+    if on:
+        if Client.objects.filter(pk=client.pk, unsubscribed_at__isnull=False).update(
+            unsubscribed_at=None
+        ):
+            maintenance_cycle_sync(client_id=client.pk)
+    else:
+        Client.objects.filter(pk=client.pk, unsubscribed_at__isnull=True).update(
+            unsubscribed_at=timezone.now()
+        )
+
+
+def client_can_cancel(*, start: datetime, at: datetime | None = None) -> bool:
+    """The one notice rule for a client's own cancellation (SPEC: cancellations need
+    ``CANCEL_NOTICE_HOURS`` notice): open while ``start`` is at least that far from
+    ``at`` (now by default). Later than that the client calls the clinic."""
+    at = timezone.now() if at is None else at
+    return start - at >= timedelta(hours=settings.CANCEL_NOTICE_HOURS)
+
+
+def cancel_link_offered(*, start: datetime, sent_at: datetime | None = None) -> bool:
+    """An email sent at ``sent_at`` offers a cancel link only if cancelling is still open
+    once the client has had ``EMAIL_READ_MARGIN`` to read it."""
+    sent_at = timezone.now() if sent_at is None else sent_at
+    return client_can_cancel(start=start, at=sent_at + EMAIL_READ_MARGIN)
 
 
 def link_url(action: str, pk: int) -> str:

@@ -7,6 +7,7 @@ from clinic.dates import validate_calendar_date
 from clinic.fields import ClinicDateTimeField
 from clinic.selectors import active_estheticians
 from protocols.models import Modality, Plan
+from sessions_app.free_times import MAX_DAYS, range_problem
 from sessions_app.models import (
     CANCEL_REASON_MAX_LENGTH,
     AddOn,
@@ -227,3 +228,67 @@ class ReminderSerializer(serializers.ModelSerializer):
             "last_error",
         ]
         read_only_fields = fields
+
+
+# A page of free times: enough to choose from, never the whole month.
+FREE_TIMES_LIMIT = 50
+FREE_TIMES_MAX_LIMIT = 500
+
+
+class AvailabilityQuerySerializer(serializers.Serializer):
+    """``GET /api/availability/``: which free times to look for (sessions_app.free_times)."""
+
+    date_from = serializers.DateField(
+        validators=[validate_calendar_date], help_text="First clinic day to search."
+    )
+    date_to = serializers.DateField(
+        validators=[validate_calendar_date],
+        help_text=f"Last clinic day to search (inclusive; at most {MAX_DAYS} days in all).",
+    )
+    minutes = serializers.IntegerField(
+        help_text="The session's length in minutes.", **SESSION_MINUTES.field_limits()
+    )
+    esthetician = serializers.PrimaryKeyRelatedField(
+        queryset=active_estheticians(), required=False, help_text="Only this esthetician."
+    )
+    room = serializers.PrimaryKeyRelatedField(
+        queryset=Room.objects.filter(is_active=True), required=False, help_text="Only this room."
+    )
+    device = serializers.PrimaryKeyRelatedField(
+        queryset=Device.objects.filter(in_service=True),
+        required=False,
+        help_text="Only this device.",
+    )
+    client = serializers.PrimaryKeyRelatedField(
+        queryset=Client.objects.all(),
+        required=False,
+        help_text="For this client: their own sessions and the one-a-day rule count, and "
+        "their most recent esthetician comes first among equal starts.",
+    )
+    limit = serializers.IntegerField(
+        required=False,
+        default=FREE_TIMES_LIMIT,
+        min_value=1,
+        max_value=FREE_TIMES_MAX_LIMIT,
+        help_text="At most this many free times, soonest first.",
+    )
+
+    def validate(self, attrs):
+        problem = range_problem(attrs["date_from"], attrs["date_to"])
+        if problem:
+            raise serializers.ValidationError({"date_to": [problem]})
+        return attrs
+
+
+class FreeTimeSerializer(serializers.Serializer):
+    """One free time: a session of the asked length fits from ``start`` to ``end`` with
+    this esthetician, room and device."""
+
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    esthetician = serializers.IntegerField(source="esthetician.pk")
+    esthetician_name = serializers.CharField(source="esthetician.get_full_name")
+    room = serializers.IntegerField(source="room.pk")
+    room_name = serializers.CharField(source="room.name")
+    device = serializers.IntegerField(source="device.pk")
+    device_name = serializers.CharField(source="device.__str__")

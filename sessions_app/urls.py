@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sessions_app import plan_views, reminder_views, views
+from sessions_app import online_views, plan_views, reminder_views, views
 
 app_name = "sessions"
 
@@ -18,9 +18,15 @@ urlpatterns = [
         name="reminder-preview",
     ),
     path(
+        "reminders/resend-failed/",
+        reminder_views.ReminderResendFailedView.as_view(),
+        name="reminders-resend-failed",
+    ),
+    path(
         "reminders/<int:pk>/resend/",
         reminder_views.ReminderResendView.as_view(),
         name="reminder-resend",
     ),
     path("maintenance-due/", reminder_views.MaintenanceDueView.as_view(), name="maintenance-due"),
+    path("activity/", online_views.ClientActivityView.as_view(), name="client-activity"),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,7 +20,7 @@ from clients.selectors import (
     clients_for_eligibility,
     eligibility_prefetches,
 )
-from clinic.clinic_time import local, local_datetime, localdate
+from clinic.clinic_time import day_label, hhmm, local, local_datetime, localdate
 from clinic.dates import OUT_OF_RANGE, within_calendar
 from clinic.errors import BookingClash, DomainError
 from clinic.forms import form_add_error
@@ -36,6 +37,7 @@ from sessions_app.forms import (
     SeriesForm,
     SessionBookForm,
 )
+from sessions_app.free_times import free_times
 from sessions_app.lifecycle import HealthChangeReported
 from sessions_app.models import Session
 
@@ -249,6 +251,12 @@ class SeriesBookView(RoleRequiredMixin, FormView):
         return redirect(f"{url}?esthetician={data['esthetician'].pk}&date={first:%Y-%m-%d}")
 
 
+# The booking page's "Next free times": what it asks of the free-times engine.
+FREE_TIME_FIELDS = ("minutes", "esthetician", "room", "device")
+FREE_TIMES_SHOWN = 8
+FREE_TIMES_DAYS = 14
+
+
 class SessionBookView(RoleRequiredMixin, FormView):
     """Book one session for a client (a single treatment or a maintenance boost)."""
 
@@ -267,14 +275,74 @@ class SessionBookView(RoleRequiredMixin, FormView):
 
     def get_initial(self):
         # ``?kind=maintenance``: the Maintenance due list books a boost, not a single.
-        kind = self.request.GET.get("kind")
-        return {"kind": kind} if kind in dict(SessionBookForm.base_fields["kind"].choices) else {}
+        # ``?date=&time=&esthetician=&room=&device=&minutes=``: a "next free time" link
+        # fills the form without JavaScript. A value the form would refuse is left out.
+        initial = {}
+        for name in ("kind", *FREE_TIME_FIELDS, "date", "time"):
+            raw = self.request.GET.get(name)
+            if raw is None:
+                continue
+            try:
+                initial[name] = SessionBookForm.base_fields[name].clean(raw)
+            except ValidationError:
+                continue
+        return initial
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["client"] = self.client
         context["eligibility"] = client_eligibility(client=self.client)
+        context["free_times"] = self.next_free_times(context["form"])
         return context
+
+    def next_free_times(self, form) -> list[dict] | None:
+        """The next free times for the chosen esthetician, room, device and length, from
+        the same engine as ``GET /api/availability/`` (issue 11), each with the link that
+        fills this form. None when the choice is incomplete or invalid."""
+        if form.is_bound:
+            chosen = getattr(form, "cleaned_data", {})
+        else:
+            chosen = {}
+            for name in (*FREE_TIME_FIELDS, "date"):
+                try:
+                    field = form.fields[name]
+                    chosen[name] = field.clean(form.get_initial_for_field(field, name))
+                except ValidationError:
+                    continue
+        if any(chosen.get(name) is None for name in FREE_TIME_FIELDS):
+            return None
+        today = localdate()
+        # On first opening, from today; once a date is chosen, from that day.
+        first = chosen.get("date") if form.is_bound or "date" in self.request.GET else None
+        first = max(first or today, today)
+        try:
+            found = free_times(
+                date_from=first,
+                date_to=first + timedelta(days=FREE_TIMES_DAYS - 1),
+                minutes=chosen["minutes"],
+                esthetician=chosen["esthetician"],
+                room=chosen["room"],
+                device=chosen["device"],
+                client=self.client,
+                limit=FREE_TIMES_SHOWN,
+            )
+        except DomainError:
+            return None
+        kind = (getattr(form, "cleaned_data", None) or {}).get("kind") or form.initial.get("kind")
+        base = {
+            "minutes": chosen["minutes"],
+            "esthetician": chosen["esthetician"].pk,
+            "room": chosen["room"].pk,
+            "device": chosen["device"].pk,
+            **({"kind": kind} if kind else {}),
+        }
+        shown = []
+        for free in found:
+            start = local(free.start)
+            query = urlencode({**base, "date": f"{start:%Y-%m-%d}", "time": f"{start:%H:%M}"})
+            label = f"{day_label(start)}, {hhmm(start)}–{hhmm(free.end)}"
+            shown.append({"start": start, "label": label, "query": query})
+        return shown
 
     def form_valid(self, form):
         data = form.cleaned_data

@@ -60,3 +60,64 @@ def test_client_cancels_from_the_email_link(visit, page):
     response = visit.go(tampered)
     assert response.status == 400
     expect(page.get_by_role("heading", level=1)).to_have_text("This link is not valid")
+
+
+def test_client_manages_sessions_from_their_own_page(visit, page):
+    """Issue 11: the link to the client's own page in a series confirmation; confirm one
+    session, see the one inside the notice period offer the phone and no cancel button,
+    cancel the other, and stop maintenance reminders."""
+    esme = UserFactory(username="esme", first_name="Esme", last_name="Hart", role=Role.ESTHETICIAN)
+    client = ClientFactory(first_name="Ava", last_name="Nguyen")
+    room, device = RoomFactory(), DeviceFactory()
+    soon = timezone.now() + timedelta(hours=20)
+    later = local_datetime(timezone.localdate() + timedelta(days=6), time(11))
+    sessions = [
+        Session.objects.create(
+            client=client,
+            esthetician=esme,
+            room=room,
+            device=device,
+            start=start,
+            end=start + timedelta(minutes=45),
+            booked_by=esme,
+        )
+        for start in (soon, later)
+    ]
+    confirmation = Reminder.objects.create(
+        kind=Reminder.Kind.BOOKING_CONFIRMATION,
+        client=client,
+        session=sessions[1],
+        due_at=timezone.now(),
+        key=f"confirm:session:{sessions[1].pk}:0",
+    )
+    email = reminder_message(confirmation)
+    own_page = re.search(r"Your sessions and email preferences: (\S+)", email.body).group(1)
+    assert own_page.startswith(visit.base)
+
+    visit.go(own_page.removeprefix(visit.base))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hello Ava, your sessions")
+    first = page.locator(f"#session-{sessions[0].pk}")
+    expect(first.get_by_role("button", name="Cancel this session")).to_have_count(0)
+    expect(first).to_contain_text("please call us on")
+    shot(page, "client-page")
+
+    first.get_by_role("button", name="Confirm I will come").click()
+    visit.landed()
+    expect(page.get_by_role("status")).to_have_text("Thank you: your session is confirmed.")
+    sessions[0].refresh_from_db()
+    assert sessions[0].client_confirmed_at is not None
+
+    page.locator(f"#session-{sessions[1].pk}").get_by_role(
+        "button", name="Cancel this session"
+    ).click()
+    visit.landed()
+    expect(page.get_by_role("status")).to_have_text("Your session is cancelled.")
+    sessions[1].refresh_from_db()
+    assert sessions[1].status == Session.Status.CANCELLED
+    assert sessions[1].cancelled_by_client
+
+    page.get_by_role("button", name="Stop maintenance reminders").click()
+    visit.landed()
+    client.refresh_from_db()
+    assert client.unsubscribed_at is not None
+    expect(page.get_by_role("button", name="Turn maintenance reminders on")).to_be_visible()

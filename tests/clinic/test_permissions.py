@@ -53,6 +53,7 @@ NEW_STAFF = {"username": "newbie", "password": PASSWORD, "role": "esthetician"}
 EXPECTED_PERMISSIONS = {
     "clients.view": {FD, ES, MG},
     "clients.edit": {FD, MG},
+    "clients.revoke_links": {MG},
     "screenings.record": {FD, ES, MG},
     "clearances.record": {FD, MG},
     "clearances.view_document": {FD, ES, MG},
@@ -67,6 +68,7 @@ EXPECTED_PERMISSIONS = {
     "reminders.view": {MG},
     "reminders.manage": {MG},
     "maintenance.view": {FD, ES, MG},
+    "activity.view": {FD, MG},
     "resources.view": {FD, ES, MG},
     "resources.manage": {MG},
     "staff.manage": {MG},
@@ -119,6 +121,7 @@ PAGES = [
     ("sessions:reminders", None, 403, 403, 200),
     ("sessions:reminder-preview", "reminder", 403, 403, 200),
     ("sessions:maintenance-due", None, 200, 200, 200),
+    ("sessions:client-activity", None, 200, 403, 200),
     ("admin:index", None, 403, 403, 200),
 ]
 
