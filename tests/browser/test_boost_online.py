@@ -18,7 +18,7 @@ from tests.browser.conftest import shot
 from tests.factories import ClientFactory, DeviceFactory, RoomFactory, UserFactory
 from tests.sessions_app.helpers import full_week, screen
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 QUESTIONS = [
     "Do you have a cardiac pacemaker?",

@@ -14,7 +14,7 @@ from sessions_app.models import Reminder, Session
 from tests.browser.conftest import shot
 from tests.factories import ClientFactory, DeviceFactory, RoomFactory, UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_client_cancels_from_the_email_link(visit, page):

@@ -13,7 +13,7 @@ from sessions_app.availability import local_datetime
 from sessions_app.models import Session, TreatmentRecord, WorkingHours
 from tests.factories import ClientFactory, DeviceFactory, RoomFactory, ScreeningFactory, UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def session_at(client, esthetician, room, device, day, at, status=Session.Status.BOOKED):

@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 from clinic.roles import Role
 from tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 FORBIDDEN = {
     Role.FRONT_DESK: ["/manage/", "/manage/rooms/add/", "/protocols/1/edit/", "/admin/"],

@@ -12,7 +12,7 @@ from sessions_app.availability import local_datetime
 from sessions_app.models import Reminder, Room, Session, WorkingHours
 from tests.factories import ClientFactory, DeviceFactory, RoomFactory, UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def completed(client, esthetician, day, kind=Session.Kind.SINGLE):

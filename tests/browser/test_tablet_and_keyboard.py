@@ -11,7 +11,7 @@ from sessions_app.models import Session
 from tests.browser.conftest import shot
 from tests.factories import ClientFactory, DeviceFactory, RoomFactory, ScreeningFactory, UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture

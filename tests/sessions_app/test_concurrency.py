@@ -130,7 +130,7 @@ def resources(esthetician, room, device):
     return {"esthetician": esthetician.pk, "room": room.pk, "device": device.pk}
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_parallel_bookings_of_one_free_slot_give_one_201_and_the_rest_409(esthetician, resources):
     clients = [ClientFactory() for _ in range(RACERS)]
     for client in clients:
@@ -155,7 +155,7 @@ def test_parallel_bookings_of_one_free_slot_give_one_201_and_the_rest_409(esthet
             assert {c["session"] for c in clashes} <= {winner.pk, None}
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_parallel_series_bookings_of_the_same_slots_give_one_201_and_the_rest_409(
     esthetician, resources
 ):

@@ -143,7 +143,7 @@ def test_purge_drops_only_expired_keys(api_est, slot_payload, settings):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="threads race on PostgreSQL")
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_racing_duplicates_with_one_key_book_once_and_all_answer_201(esthetician, slot_payload):
     body = slot_payload(start=at(MONDAY, "10:00"))
 

@@ -364,7 +364,7 @@ def race(requests):
     return results
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_clients_choosing_one_time_one_gets_it_the_other_sees_the_next_times(where):
     clients = [ClientFactory(), ClientFactory()]
     for each in clients:

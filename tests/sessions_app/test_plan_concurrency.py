@@ -51,7 +51,7 @@ def young_client(db):
     return client
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_bookings_of_one_plan_at_once_give_one_series_and_a_409_naming_the_plan(
     esthetician, young_client
 ):
@@ -78,7 +78,7 @@ def test_two_bookings_of_one_plan_at_once_give_one_series_and_a_409_naming_the_p
     assert Session.objects.filter(plan=plan).count() == plan.sessions_min
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_single_sessions_of_one_plan_at_once_never_exceed_what_the_plan_allows(
     esthetician, young_client
 ):
@@ -116,7 +116,7 @@ def test_single_sessions_of_one_plan_at_once_never_exceed_what_the_plan_allows(
     assert Session.objects.filter(plan=plan).count() == plan.sessions_max
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_plans_for_one_client_at_once_give_one_plan_and_a_409(esthetician, young_client):
     requests = [
         poster(
@@ -134,7 +134,7 @@ def test_two_plans_for_one_client_at_once_give_one_plan_and_a_409(esthetician, y
     assert Plan.objects.filter(client=young_client).count() == 1
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_locking_a_plan_for_booking_leaves_its_client_and_age_band_unlocked(
     esthetician, young_client
 ):
