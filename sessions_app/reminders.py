@@ -324,6 +324,15 @@ def _claim(*, now: datetime, batch: int, token: str) -> list[Reminder]:
     return rows
 
 
+def _extend(token: str, pk: int, *, now: datetime | None = None) -> bool:
+    """Extend the batch's claim on one row, if it still holds it."""
+    return bool(_owned(token, [pk]).update(claimed_at=now or timezone.now()))
+
+
+def _sent_now() -> dict:
+    return {"status": Status.SENT, "sent_at": timezone.now(), "last_error": ""}
+
+
 def reminders_release(*, token: str, ids: Iterable[int] | None = None, note: str = "") -> int:
     """Put a batch's unsent claims back to scheduled, as if never claimed (the attempt
     the claim counted is given back): for a worker told to stop, an unreachable mail
@@ -561,15 +570,15 @@ def _send_batch(
             if later not in built:
                 built[later] = builder.submit(_build, to_send[later], generate=generate)
 
+    # The row handed to the server whose answer is not known yet, and the row the server
+    # accepted that is not recorded yet: what a time limit striking mid-send must respect.
+    in_flight = accepted = None
     try:
         for index, reminder in enumerate(to_send):
             if not ours:
                 # Another worker re-took it (our claim had timed out): not ours to send.
-                ours = (
-                    _owned(token, [to_send[index + 1].pk]).exists()
-                    if index + 1 < len(to_send)
-                    else False
-                )
+                # The next row's claim is extended here, as _record does otherwise.
+                ours = index + 1 < len(to_send) and _extend(token, to_send[index + 1].pk)
                 continue
             after = to_send[index + 1].pk if index + 1 < len(to_send) else None
             if should_stop is not None and should_stop():
@@ -581,6 +590,7 @@ def _send_batch(
                 build_ahead(index)
                 message = built.pop(index).result()
                 build_ahead(index + 1)
+                in_flight = reminder.pk
                 mail.send_messages([message])
             except smtplib.SMTPServerDisconnected as exc:
                 # The connection is gone: this row's send counts (it may or may not have
@@ -600,8 +610,10 @@ def _send_batch(
                 outcome, changes = _retry_or_fail(reminder, f"{type(exc).__name__}: {exc}", now=now)
             else:
                 # Only now has the server accepted it: record it whatever the database does.
+                accepted = reminder.pk
                 outcome = "sent"
-                changes = {"status": Status.SENT, "sent_at": timezone.now(), "last_error": ""}
+                changes = _sent_now()
+            in_flight = None
             try:
                 ours = _with_fresh_connection(
                     _record, token, {reminder.pk: changes}, after, now=timezone.now()
@@ -612,12 +624,27 @@ def _send_batch(
                     token=token, ids=[r.pk for r in to_send[index + 1 :]]
                 )
                 raise _Stop from None
+            accepted = None
             result.count(outcome)
             if lost_server is not None:
                 result.released += reminders_release(
                     token=token, ids=[r.pk for r in to_send[index + 1 :]]
                 )
                 return
+    except BaseException:
+        # A time limit (or any fault) between the server's answer and our record of it:
+        # the accepted email is recorded as sent, never put back to go again; one whose
+        # answer never came stays in sending (under a token of its own, so the batch's
+        # release passes it by), taken up after the reclaim timeout with its Message-ID.
+        if accepted is not None:
+            with contextlib.suppress(DatabaseError):
+                _with_fresh_connection(
+                    _record, token, {accepted: _sent_now()}, None, now=timezone.now()
+                )
+        if in_flight is not None:
+            with contextlib.suppress(DatabaseError):
+                _owned(token, [in_flight]).update(claim_token=uuid.uuid4().hex)
+        raise
     finally:
         builder.shutdown(wait=True, cancel_futures=True)
         with contextlib.suppress(smtplib.SMTPException, OSError):

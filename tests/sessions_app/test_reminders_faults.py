@@ -14,10 +14,12 @@ from email import message_from_bytes, policy
 import psycopg2
 import pytest
 import time_machine
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from sessions_app import reminders as reminders_module
 from sessions_app.emails import reminder_message, reminder_message_id, reminders_prefetch
 from sessions_app.models import MailServerBackoff, Reminder, Session
 from sessions_app.reminders import reminder_resend, reminders_dispatch, reminders_release
@@ -268,6 +270,60 @@ def test_an_error_mid_batch_puts_the_unsent_claims_back(clock, inbox):
     first, *rest = reload(*rows)
     assert first.status == Status.SENT
     assert {(r.status, r.attempts) for r in rest} == {(Status.SCHEDULED, 0)}
+
+
+@pytest.mark.django_db
+def test_a_time_limit_between_the_servers_yes_and_our_record_records_it_as_sent(
+    clock, inbox, monkeypatch
+):
+    """The server said yes; the time limit strikes before "sent" is written: it is
+    written on the way out, never put back to go again."""
+    rows = [due(at=NOW - timedelta(seconds=10 - s)) for s in range(3)]
+    record = reminders_module._record
+    struck = []
+
+    def time_limit_before_the_first_sent_record(token, outcomes, *args, **kwargs):
+        if not struck and any(c.get("status") == Status.SENT for c in outcomes.values()):
+            struck.append(True)
+            raise SoftTimeLimitExceeded
+        return record(token, outcomes, *args, **kwargs)
+
+    monkeypatch.setattr(reminders_module, "_record", time_limit_before_the_first_sent_record)
+
+    with pytest.raises(SoftTimeLimitExceeded):
+        reminders_dispatch()
+
+    first, *rest = reload(*rows)
+    assert len(inbox.messages) == 1
+    assert (first.status, first.sent_at) == (Status.SENT, NOW)
+    assert {(r.status, r.attempts) for r in rest} == {(Status.SCHEDULED, 0)}
+
+
+@pytest.mark.django_db
+def test_a_time_limit_while_the_server_has_the_email_leaves_it_for_the_reclaim(
+    clock, inbox, settings
+):
+    """Its answer never came: not put back to go again at once, but taken up after the
+    reclaim timeout (with its same Message-ID), like a row of a worker that died."""
+    rows = [due(at=NOW - timedelta(seconds=10 - s)) for s in range(3)]
+    # The server takes it, but the time limit strikes before its answer is read.
+    settings.EMAIL_BACKEND = "tests.sessions_app.mail_backends.TimeLimitAfterAccept"
+
+    with pytest.raises(SoftTimeLimitExceeded):
+        reminders_dispatch()
+
+    first, *rest = reload(*rows)
+    assert first.status == Status.SENDING
+    assert {(r.status, r.attempts) for r in rest} == {(Status.SCHEDULED, 0)}
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    assert reminders_dispatch().sent == 2  # the others now; the first waits its timeout
+    clock.shift(timedelta(seconds=settings.REMINDER_SENDING_TIMEOUT_SECONDS + 1))
+    assert reminders_dispatch().sent == 1
+    assert reload(first)[0].status == Status.SENT
+    # Twice at the server, as SMTP cannot rule out; one Message-ID, so the receiver drops one.
+    ids = [m["Message-ID"] for m in inbox.messages]
+    assert len(ids) == 4
+    assert len(set(ids)) == 3
 
 
 @pytest.mark.django_db
