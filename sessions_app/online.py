@@ -19,7 +19,7 @@ from django.utils import timezone
 from clients.models import Client, Screening
 from clients.rules import Outcome
 from clients.services import screening_record
-from clinic.clinic_time import localdate
+from clinic.clinic_time import local, localdate
 from clinic.errors import Conflict, RuleViolation
 from protocols.models import Plan
 from protocols.rules import age_on
@@ -136,6 +136,18 @@ def boost_page(
 
 
 @transaction.atomic
+def boost_start_problem(start: datetime, *, now: datetime | None = None) -> str:
+    """Why a client may not book a boost at ``start`` online, or "": only the times the
+    boost page offers, from now up to ``BOOST_HORIZON_DAYS`` ahead, on its step (a
+    crafted form must not book beyond the diary the clinic has set)."""
+    now = now or timezone.now()
+    horizon = now + timedelta(days=BOOST_HORIZON_DAYS)
+    if not now <= start <= horizon or local(start).minute % BOOST_STEP_MINUTES:
+        return "Choose one of the times below."
+    return ""
+
+
+@transaction.atomic
 def boost_book(
     *, client: Client, esthetician, room: Room, device: Device, start: datetime
 ) -> Session:
@@ -144,6 +156,9 @@ def boost_book(
 
     The client's row is locked first, so two presses of the button (or two tabs) take
     turns and the second finds the boost already booked, not a second boost."""
+    problem = boost_start_problem(start)
+    if problem:
+        raise RuleViolation(problem, field="start")
     Client.objects.select_for_update().filter(pk=client.pk).first()
     booked = boost_upcoming(client)
     if booked is not None:

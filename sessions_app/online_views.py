@@ -143,7 +143,8 @@ def _slot(data) -> tuple[dict | None, str]:
         start = datetime.fromisoformat(data.get("start", ""))
     except ValueError:
         return None, "Choose one of the times below."
-    if start.tzinfo is None:
+    if start.tzinfo is None or online.boost_start_problem(start):
+        # Before anything reads it: a year 9999 or year 1 time would overflow.
         return None, "Choose one of the times below."
     try:
         slot = {

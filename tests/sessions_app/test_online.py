@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from clients.models import Screening
-from clinic.errors import Conflict, NotEligible
+from clinic.errors import Conflict, NotEligible, RuleViolation
 from clinic.roles import Role
 from sessions_app import online
 from sessions_app.links import client_links_revoke, link_token, link_url
@@ -262,6 +262,42 @@ def test_a_made_up_time_is_refused_with_the_times(bookable, where, client):
 
     assert response.status_code == 400
     assert b"Choose one of the times" in response.content
+    assert not Session.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "start",
+    [
+        "9999-12-31T23:59:59+00:00",
+        "0001-01-01T00:00:00+00:00",
+        "2028-12-04T10:00:00-08:00",  # beyond the 90 days the page offers
+        "2027-03-02T10:07:00-08:00",  # not on the page's half-hour steps
+    ],
+)
+@pytest.mark.parametrize("screened", [True, False])
+def test_a_crafted_time_is_refused_never_booked_never_a_500(
+    a_client, where, client, start, screened
+):
+    screen(a_client, recorded_at=NOW if screened else NOW - timedelta(days=400))
+    chosen = {**slot(where, at(TUESDAY, "10:00")), "start": start}
+    token = link_token("boost", a_client.pk)
+
+    booked = client.post(boost_path(a_client), chosen)
+    answered = client.post(
+        reverse("links:boost-screening", kwargs={"token": token}), {**chosen, **NO}
+    )
+
+    for response in (booked, answered):
+        assert response.status_code in (200, 302, 400), response.status_code
+    assert not Session.objects.exists()
+
+
+@pytest.mark.django_db
+def test_boost_book_refuses_a_time_beyond_the_boost_horizon(bookable, where):
+    beyond = NOW + timedelta(days=online.BOOST_HORIZON_DAYS + 1)
+    with pytest.raises(RuleViolation):
+        online.boost_book(client=bookable, start=beyond, **where)
     assert not Session.objects.exists()
 
 
