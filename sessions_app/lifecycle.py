@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -29,7 +30,7 @@ from sessions_app.reminders import (
     reminders_plan_change,
     reminders_plan_completion,
 )
-from sessions_app.rules import treatment_problems
+from sessions_app.rules import client_can_cancel, treatment_problems
 from sessions_app.slots import SlotGuard
 
 VERBS = {
@@ -115,6 +116,12 @@ def session_cancel(*, session: Session, by, reason: str = "", by_client: bool = 
             f"Keep the reason to at most {CANCEL_REASON_MAX_LENGTH} characters "
             f"(it has {len(reason)}).",
             field="reason",
+        )
+    if by_client and not client_can_cancel(start=session.start):
+        raise Conflict(
+            f"Less than {settings.CANCEL_NOTICE_HOURS} hours to go: please call the clinic "
+            f"on {settings.CLINIC_PHONE} to cancel or change this session.",
+            field="status",
         )
     session = _move(
         session,

@@ -13,6 +13,8 @@ from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
 
+from sessions_app.rules import client_can_cancel
+
 # "client": the client's own page (issue 11), signed with the client's id.
 ACTIONS = ("confirm", "cancel", "boost", "unsubscribe", "screening", "client")
 
@@ -94,14 +96,6 @@ def client_reminders_set(*, client, on: bool) -> None:
         Client.objects.filter(pk=client.pk, unsubscribed_at__isnull=True).update(
             unsubscribed_at=timezone.now()
         )
-
-
-def client_can_cancel(*, start: datetime, at: datetime | None = None) -> bool:
-    """The one notice rule for a client's own cancellation (SPEC: cancellations need
-    ``CANCEL_NOTICE_HOURS`` notice): open while ``start`` is at least that far from
-    ``at`` (now by default). Later than that the client calls the clinic."""
-    at = timezone.now() if at is None else at
-    return start - at >= timedelta(hours=settings.CANCEL_NOTICE_HOURS)
 
 
 def cancel_link_offered(*, start: datetime, sent_at: datetime | None = None) -> bool:

@@ -9,7 +9,11 @@ so a booking asks one module for all of a session's numbers.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from decimal import Decimal
+
+from django.conf import settings
+from django.utils import timezone
 
 from protocols.rules import SESSION_MINUTES, Bound
 
@@ -19,6 +23,7 @@ __all__ = [
     "INTENSITY_MICROAMPS",
     "SESSION_MINUTES",
     "Bound",
+    "client_can_cancel",
     "session_minutes_problem",
     "treatment_problems",
 ]
@@ -54,3 +59,11 @@ def treatment_problems(
         ("duration_minutes", duration_minutes, DURATION_MINUTES),
     ]
     return [(name, bound.message) for name, value, bound in checks if bound.problem(value)]
+
+
+def client_can_cancel(*, start: datetime, at: datetime | None = None) -> bool:
+    """The one notice rule for a client's own cancellation (SPEC: cancellations need
+    ``CANCEL_NOTICE_HOURS`` notice): open while ``start`` is at least that far from
+    ``at`` (now by default). Later than that the client calls the clinic."""
+    at = timezone.now() if at is None else at
+    return start - at >= timedelta(hours=settings.CANCEL_NOTICE_HOURS)

@@ -259,3 +259,26 @@ def test_session_page_shows_who_marked_a_no_show(rosa_page, rosa, ours):
     html = rosa_page.get(reverse("sessions:detail", args=[session.pk])).content.decode()
 
     assert "Marked as a no-show by Rosa Diaz (front desk) on Feb 20, 9:00 AM" in html
+
+
+@pytest.mark.parametrize(("hours_ahead", "cancelled"), [(23, False), (24, True)])
+def test_a_clients_own_cancellation_keeps_the_notice_period_in_the_service(
+    ours, settings, hours_ahead, cancelled
+):
+    """Whatever page calls it: inside CANCEL_NOTICE_HOURS the client must call."""
+    from clinic.errors import Conflict
+
+    settings.CANCEL_NOTICE_HOURS = 24
+    session = SessionFactory(**ours, start=NOW + timedelta(hours=hours_ahead))
+
+    if cancelled:
+        session_cancel(session=session, by=None, by_client=True)
+    else:
+        with pytest.raises(
+            Conflict, match=settings.CLINIC_PHONE.replace("(", r"\(").replace(")", r"\)")
+        ):
+            session_cancel(session=session, by=None, by_client=True)
+
+    session.refresh_from_db()
+    assert (session.status == Session.Status.CANCELLED) is cancelled
+    assert session.cancelled_by_client is cancelled
