@@ -3,7 +3,6 @@ and confirmations carry a calendar file (SPEC: reminders stay right across DST).
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db.models import Max
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from icalendar import Calendar, Event, vCalAddress
 
 from clients.models import Client
@@ -58,8 +58,10 @@ def reminder_message_id(reminder: Reminder) -> str:
     """One Message-ID per outbox row, the same on every attempt and resend (issue 10):
     the rare duplicate SMTP cannot prevent (a send accepted just as the worker died)
     carries the ID of the first, so a receiver drops it. Derived from the row's ``key``
-    (hashed: keys name internal ids) and the site's domain."""
-    digest = hashlib.sha1(reminder.key.encode(), usedforsecurity=False).hexdigest()[:20]
+    and the site's domain, keyed with the install's secret key: keys name internal ids,
+    and a staging copy or a restored database must not reuse a live install's IDs (a
+    receiver would drop a genuine email as a duplicate)."""
+    digest = salted_hmac("clinic.reminder.message-id", reminder.key).hexdigest()[:24]
     return f"<reminder-{digest}@{site_domain()}>"
 
 

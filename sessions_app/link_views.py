@@ -16,7 +16,6 @@ from clinic.errors import DomainError
 from sessions_app import services
 from sessions_app.emails import when
 from sessions_app.links import (
-    ACTIONS,
     LinkExpired,
     LinkInvalid,
     client_can_cancel,
@@ -38,12 +37,16 @@ def _clinic() -> dict:
 
 # The token in the URL is the credential, and RFC 8058 one-click unsubscribe posts
 # from the mail provider without a CSRF cookie, so these POSTs are exempt.
+# The actions this page answers; the boost, screening and client pages have their own.
+GENERIC_ACTIONS = ("confirm", "cancel", "unsubscribe")
+
+
 @method_decorator(csrf_exempt, name="dispatch")
 class LinkActionView(View):
     template_name = "links/action.html"
 
     def dispatch(self, request, action: str, token: str):
-        if action not in ACTIONS:
+        if action not in GENERIC_ACTIONS:
             return self._page(request, "invalid", status=404)
         try:
             self.pk = link_read(action, token)
@@ -135,8 +138,6 @@ class LinkActionView(View):
         """What the page should say before anything is done."""
         if self.action == "unsubscribe":
             return "unsubscribed" if client.unsubscribed_at else "ask"
-        if self.action == "boost":
-            return "boost"
         if session.status == Session.Status.CANCELLED:
             return "cancelled"
         if session.status != Session.Status.BOOKED or session.start <= timezone.now():
