@@ -101,9 +101,8 @@ class ClientPageView(View):
         ]
         past = [
             {"session": s, "when": when(s.start)}
-            for s in sessions.exclude(status=Session.Status.BOOKED, start__gt=now).order_by(
-                "-start", "-pk"
-            )[:PAST_SHOWN]
+            # What has happened; a session cancelled ahead of its time is not "past".
+            for s in sessions.filter(start__lte=now).order_by("-start", "-pk")[:PAST_SHOWN]
         ]
         plans = plans_with_progress(self.client.plans.all()).order_by("-start_date", "-pk")
         context = {

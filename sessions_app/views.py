@@ -309,7 +309,8 @@ class SessionBookView(RoleRequiredMixin, FormView):
                     chosen[name] = field.clean(form.get_initial_for_field(field, name))
                 except ValidationError:
                     continue
-        if any(chosen.get(name) is None for name in FREE_TIME_FIELDS):
+        # No esthetician chosen yet (the front desk's form opens so): everyone's times.
+        if any(chosen.get(name) is None for name in FREE_TIME_FIELDS if name != "esthetician"):
             return None
         today = localdate()
         # On first opening, from today; once a date is chosen, from that day.
@@ -320,7 +321,7 @@ class SessionBookView(RoleRequiredMixin, FormView):
                 date_from=first,
                 date_to=first + timedelta(days=FREE_TIMES_DAYS - 1),
                 minutes=chosen["minutes"],
-                esthetician=chosen["esthetician"],
+                esthetician=chosen.get("esthetician"),
                 room=chosen["room"],
                 device=chosen["device"],
                 client=self.client,
@@ -331,7 +332,6 @@ class SessionBookView(RoleRequiredMixin, FormView):
         kind = (getattr(form, "cleaned_data", None) or {}).get("kind") or form.initial.get("kind")
         base = {
             "minutes": chosen["minutes"],
-            "esthetician": chosen["esthetician"].pk,
             "room": chosen["room"].pk,
             "device": chosen["device"].pk,
             **({"kind": kind} if kind else {}),
@@ -339,8 +339,17 @@ class SessionBookView(RoleRequiredMixin, FormView):
         shown = []
         for free in found:
             start = local(free.start)
-            query = urlencode({**base, "date": f"{start:%Y-%m-%d}", "time": f"{start:%H:%M}"})
+            query = urlencode(
+                {
+                    **base,
+                    "esthetician": free.esthetician.pk,
+                    "date": f"{start:%Y-%m-%d}",
+                    "time": f"{start:%H:%M}",
+                }
+            )
             label = f"{day_label(start)}, {hhmm(start)}–{hhmm(free.end)}"
+            if chosen.get("esthetician") is None:
+                label += f" with {free.esthetician.get_full_name() or free.esthetician}"
             shown.append({"start": start, "label": label, "query": query})
         return shown
 

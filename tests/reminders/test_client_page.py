@@ -250,6 +250,19 @@ def test_the_page_shows_the_plans_progress_and_past_sessions(visitor, session):
     assert "Wed Feb 3, 2027 at 10:00 AM PST</strong>: completed" in response.text
 
 
+def test_a_session_cancelled_ahead_of_its_time_is_not_listed_as_past(visitor, session):
+    later = SessionFactory(
+        client=session.client,
+        start=datetime(2027, 4, 20, 10, tzinfo=LA),
+        status=Session.Status.CANCELLED,
+    )
+
+    response = visitor.get(page(session.client_id))
+
+    past = response.context["past"]
+    assert later not in [row["session"] for row in past]
+
+
 def test_the_preferences_toggle_maintenance_reminders(visitor, session):
     path = page(session.client_id)
 

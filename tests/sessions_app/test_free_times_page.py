@@ -40,7 +40,28 @@ def test_the_page_offers_the_next_eight_free_times_as_links(book_page, esthetici
     assert shown[0]["start"] == at(TODAY, "09:00")
     page = unescape(response.content.decode())
     assert "Next free times" in page
-    assert f'href="?minutes=45&esthetician={esthetician.pk}&room={room.pk}' in page
+    assert (
+        f'href="?minutes=45&room={room.pk}&device={device.pk}&esthetician={esthetician.pk}' in page
+    )
+
+
+def test_the_front_desk_sees_every_estheticians_free_times_before_choosing_one(
+    page_as, bookable, esthetician, other_esthetician, working_hours, room, device
+):
+    """The front desk's form opens with no esthetician: the list names whose time it is,
+    and its link chooses that esthetician."""
+    response = page_as(Role.FRONT_DESK).get(reverse("sessions:book", args=[bookable.pk]))
+
+    shown = response.context["free_times"]
+    assert shown, "the list is there before an esthetician is chosen"
+    whose = {
+        person.pk
+        for person in (esthetician, other_esthetician)
+        for row in shown
+        if f"with {person.get_full_name()}" in row["label"]
+        and f"esthetician={person.pk}" in row["query"]
+    }
+    assert whose == {esthetician.pk, other_esthetician.pk}
 
 
 def test_a_booked_time_is_not_offered_on_the_page(book_page, esthetician):
