@@ -17,6 +17,7 @@ import contextlib
 import logging
 import random
 import smtplib
+import sys
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -261,6 +262,7 @@ RECORD_TRIES = 4
 RECORD_PAUSE_SECONDS = 0.05
 # Emails built ahead of the one being sent (see ``_send_batch``).
 BUILD_AHEAD = 1
+GIL_SWITCH_SECONDS = 0.0001
 
 
 @dataclass
@@ -560,6 +562,10 @@ def _send_batch(
     # Emails are built on a thread of their own, ahead of the sends: building is CPU
     # work and a send is mostly waiting for the server's reply, so they overlap.
     builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reminder-build")
+    # The sender must get the GIL back as soon as the server answers: with Python's
+    # default 5 ms switch interval it waited on the builder for most of each send.
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(GIL_SWITCH_SECONDS)
     generate = isinstance(mail, SMTPBackend)
     built = {}
 
@@ -570,9 +576,9 @@ def _send_batch(
             if later not in built:
                 built[later] = builder.submit(_build, to_send[later], generate=generate)
 
-    # The row handed to the server whose answer is not known yet, and the row the server
-    # accepted that is not recorded yet: what a time limit striking mid-send must respect.
-    in_flight = accepted = None
+    # The row the server accepted that is not recorded yet: what a time limit striking
+    # between the server's answer and our record of it must not put back.
+    accepted = None
     try:
         for index, reminder in enumerate(to_send):
             if not ours:
@@ -590,7 +596,6 @@ def _send_batch(
                 build_ahead(index)
                 message = built.pop(index).result()
                 build_ahead(index + 1)
-                in_flight = reminder.pk
                 mail.send_messages([message])
             except smtplib.SMTPServerDisconnected as exc:
                 # The connection is gone: this row's send counts (it may or may not have
@@ -613,7 +618,6 @@ def _send_batch(
                 accepted = reminder.pk
                 outcome = "sent"
                 changes = _sent_now()
-            in_flight = None
             try:
                 ours = _with_fresh_connection(
                     _record, token, {reminder.pk: changes}, after, now=timezone.now()
@@ -633,20 +637,18 @@ def _send_batch(
                 return
     except BaseException:
         # A time limit (or any fault) between the server's answer and our record of it:
-        # the accepted email is recorded as sent, never put back to go again; one whose
-        # answer never came stays in sending (under a token of its own, so the batch's
-        # release passes it by), taken up after the reclaim timeout with its Message-ID.
+        # the accepted email is recorded as sent, never put back to go again. One whose
+        # answer never came goes back with the rest of the batch (the caller releases
+        # it) and is sent again, with its same Message-ID.
         if accepted is not None:
             with contextlib.suppress(DatabaseError):
                 _with_fresh_connection(
                     _record, token, {accepted: _sent_now()}, None, now=timezone.now()
                 )
-        if in_flight is not None:
-            with contextlib.suppress(DatabaseError):
-                _owned(token, [in_flight]).update(claim_token=uuid.uuid4().hex)
         raise
     finally:
         builder.shutdown(wait=True, cancel_futures=True)
+        sys.setswitchinterval(switch_interval)
         with contextlib.suppress(smtplib.SMTPException, OSError):
             mail.close()
 
