@@ -29,13 +29,12 @@ from clinic.permissions import RoleRequiredMixin
 from sessions_app import services
 from sessions_app.emails import when
 from sessions_app.links import (
-    LinkExpired,
-    LinkInvalid,
+    LinkRefused,
     client_can_cancel,
     client_links_revoke,
     client_reminders_set,
-    link_read,
-    link_revoked,
+    clinic_card,
+    link_client,
     session_client_confirm,
 )
 from sessions_app.models import Session
@@ -50,14 +49,6 @@ DONE = {
 }
 
 
-def _clinic() -> dict:
-    return {
-        "name": settings.CLINIC_NAME,
-        "phone": settings.CLINIC_PHONE,
-        "address": settings.CLINIC_ADDRESS,
-    }
-
-
 # The token in the URL is the credential (as for every link page): a forged request
 # cannot know it, and the client's mail app may open the page without our cookie.
 @method_decorator(csrf_exempt, name="dispatch")
@@ -67,22 +58,14 @@ class ClientPageView(View):
     def dispatch(self, request, token: str, **kwargs):
         # kwargs: the route's {"action": "client"}, naming the link as the others do.
         try:
-            pk = link_read("client", token)
-        except LinkExpired:
-            return self._refused(request, "expired", 410)
-        except LinkInvalid:
-            return self._refused(request, "invalid", 400)
-        self.client = Client.objects.filter(pk=pk).first()
-        if self.client is None:
-            return self._refused(request, "invalid", 404)
-        if link_revoked(token, self.client):
-            # Reads like an expired link: it worked once and no longer does.
-            return self._refused(request, "expired", 410)
+            self.client = link_client("client", token)
+        except LinkRefused as refused:
+            return self._refused(request, refused.state, refused.status)
         self.token = token
         return super().dispatch(request, token=token)
 
     def _refused(self, request, state: str, status: int):
-        context = {"state": state, "clinic": _clinic()}
+        context = {"state": state, "clinic": clinic_card()}
         return render(request, self.template_name, context, status=status)
 
     def _page(self, request, *, status: int = 200, message: str = "", problem: str = ""):
@@ -107,7 +90,7 @@ class ClientPageView(View):
         plans = plans_with_progress(self.client.plans.all()).order_by("-start_date", "-pk")
         context = {
             "state": "page",
-            "clinic": _clinic(),
+            "clinic": clinic_card(),
             "client": self.client,
             "upcoming": upcoming,
             "past": past,

@@ -20,20 +20,12 @@ from sessions_app.links import (
     LinkInvalid,
     client_can_cancel,
     client_reminders_set,
+    clinic_card,
     link_read,
     link_revoked,
     session_client_confirm,
 )
 from sessions_app.models import Session
-
-
-def _clinic() -> dict:
-    return {
-        "name": settings.CLINIC_NAME,
-        "phone": settings.CLINIC_PHONE,
-        "address": settings.CLINIC_ADDRESS,
-    }
-
 
 # The token in the URL is the credential, and RFC 8058 one-click unsubscribe posts
 # from the mail provider without a CSRF cookie, so these POSTs are exempt.
@@ -62,7 +54,7 @@ class LinkActionView(View):
         context.update(
             state=state,
             action=getattr(self, "action", ""),
-            clinic=_clinic(),
+            clinic=clinic_card(),
             notice_hours=settings.CANCEL_NOTICE_HOURS,
         )
         return render(request, self.template_name, context, status=status)

@@ -32,6 +32,15 @@ class LinkExpired(Exception):
     """The link was genuine but is older than ``EMAIL_LINK_MAX_AGE_DAYS``."""
 
 
+class LinkRefused(Exception):
+    """A client link that opens nothing: ``state`` for the page ("expired" or
+    "invalid") and the HTTP ``status`` to answer with."""
+
+    def __init__(self, state: str, status: int):
+        super().__init__(state)
+        self.state, self.status = state, status
+
+
 def link_token(action: str, pk: int) -> str:
     if action not in ACTIONS:
         raise ValueError(action)
@@ -61,6 +70,35 @@ def link_revoked(token: str, client) -> bool:
     fresh one, and works."""
     revoked_at = client.links_revoked_at
     return revoked_at is not None and link_issued_at(token) < revoked_at.replace(microsecond=0)
+
+
+def link_client(action: str, token: str):
+    """The client a client link (boost, screening, their own page) is for; otherwise
+    ``LinkRefused``: 410 when expired or revoked (it worked once), 400 when tampered
+    with or made for another action, 404 when the client is gone."""
+    from clients.models import Client
+
+    try:
+        pk = link_read(action, token)
+    except LinkExpired as exc:
+        raise LinkRefused("expired", 410) from exc
+    except LinkInvalid as exc:
+        raise LinkRefused("invalid", 400) from exc
+    client = Client.objects.filter(pk=pk).first()
+    if client is None:
+        raise LinkRefused("invalid", 404)
+    if link_revoked(token, client):
+        raise LinkRefused("expired", 410)
+    return client
+
+
+def clinic_card() -> dict:
+    """The clinic's name, phone and address, as every link page shows them."""
+    return {
+        "name": settings.CLINIC_NAME,
+        "phone": settings.CLINIC_PHONE,
+        "address": settings.CLINIC_ADDRESS,
+    }
 
 
 def client_links_revoke(*, client) -> None:

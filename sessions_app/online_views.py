@@ -20,7 +20,6 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
 
 from clients.forms import ScreeningForm
-from clients.models import Client
 from clients.rules import Outcome
 from clients.selectors import client_eligibility
 from clinic.clinic_time import localdate
@@ -29,16 +28,8 @@ from clinic.models import User
 from clinic.permissions import RoleRequiredMixin
 from sessions_app import online
 from sessions_app.emails import when
-from sessions_app.links import LinkExpired, LinkInvalid, link_read, link_revoked
+from sessions_app.links import LinkRefused, clinic_card, link_client
 from sessions_app.models import Device, Room
-
-
-def _clinic() -> dict:
-    return {
-        "name": settings.CLINIC_NAME,
-        "phone": settings.CLINIC_PHONE,
-        "address": settings.CLINIC_ADDRESS,
-    }
 
 
 class ClientScreeningForm(ScreeningForm):
@@ -77,22 +68,15 @@ class _ClientLinkView(View):
         kwargs.pop("action", None)  # the route's name for the link; the view knows its own
         self.token = token
         try:
-            pk = link_read(self.action, token)
-        except LinkExpired:
-            return self.page(request, "expired", status=410)
-        except LinkInvalid:
-            return self.page(request, "invalid", status=400)
-        self.client = Client.objects.filter(pk=pk).first()
-        if self.client is None:
-            return self.page(request, "invalid", status=404)
-        if link_revoked(token, self.client):  # the clinic revoked the client's links
-            return self.page(request, "expired", status=410)
+            self.client = link_client(self.action, token)
+        except LinkRefused as refused:
+            return self.page(request, refused.state, status=refused.status)
         return super().dispatch(request, token=token, **kwargs)
 
     def page(self, request, state: str, status: int = 200, **context):
         context.update(
             state=state,
-            clinic=_clinic(),
+            clinic=clinic_card(),
             client=getattr(self, "client", None),
             token=getattr(self, "token", ""),
         )
