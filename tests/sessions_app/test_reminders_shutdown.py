@@ -245,3 +245,13 @@ def test_a_burst_of_runs_spreads_over_both_workers(workers, queue, settings):
     assert all(runs), "both workers took runs"
     assert reported_sent(pair) == 24
     assert {status for status, _ in statuses(rows).values()} == {Status.SENT}
+
+
+def test_a_worker_refuses_to_start_when_its_waits_are_not_bounded(workers, slow_inbox):
+    """As manage.py does (clinic/checks.py): EMAIL_TIMEOUT 0 would let a stalled mail
+    server hold a claim past the reclaim timeout."""
+    worker = workers(slow_inbox, EMAIL_TIMEOUT=0)
+
+    assert worker.process.wait(timeout=30) != 0
+    assert "refuses to start" in worker.log()
+    assert "EMAIL_TIMEOUT" in worker.log()
