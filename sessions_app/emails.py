@@ -13,13 +13,15 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db.models import Max
+from django.db.models import Max, prefetch_related_objects
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from icalendar import Calendar, Event, vCalAddress
 
 from clients.models import Client
+from clients.rules import Outcome
+from clients.selectors import client_eligibility, eligibility_prefetches
 from sessions_app.availability import clinic_zone
 from sessions_app.links import cancel_link_offered, link_url
 from sessions_app.models import Reminder, Session
@@ -68,9 +70,13 @@ def reminder_message_id(reminder: Reminder) -> str:
 def reminders_prefetch(reminders: Iterable[Reminder]) -> None:
     """Load what the templates of a batch need in a fixed number of queries, whatever its
     size (issue 10, "Fast and fair"): each series confirmation's live sessions and each
-    maintenance reminder's last completed session. Select ``client``,
-    ``session__esthetician`` and ``plan`` with the rows."""
+    maintenance reminder's last completed session, and what ``client_eligibility``
+    reads for each booking confirmation's client (its screening link, issue 11). Select
+    ``client``, ``session__esthetician`` and ``plan`` with the rows."""
     reminders = list(reminders)
+    confirmed = [r.client for r in reminders if _may_ask_screening(r)]
+    if confirmed:
+        prefetch_related_objects(confirmed, *eligibility_prefetches())
     plans = {r.plan_id for r in reminders if r.session_id is None and r.plan_id is not None}
     by_plan: dict[int, list[Session]] = defaultdict(list)
     if plans:
@@ -135,6 +141,25 @@ def _session_row(session: Session, *, now: datetime, live: bool) -> dict:
     }
 
 
+def _may_ask_screening(reminder: Reminder) -> bool:
+    return (
+        reminder.kind == Reminder.Kind.BOOKING_CONFIRMATION
+        and reminder.event != Reminder.Event.CANCELLED
+    )
+
+
+def _screening_link(reminder: Reminder) -> str:
+    """The signed link to the online screening when a booking confirmation goes to a
+    client without a current screening at send time (issue 11, "The screening online":
+    a first booking made without one links to the page), else "". Decided by
+    ``client_eligibility``, the one rule staff pages and booking use."""
+    if not _may_ask_screening(reminder):
+        return ""
+    if client_eligibility(client=reminder.client).outcome != Outcome.SCREENING_REQUIRED:
+        return ""
+    return link_url("screening", reminder.client.pk)
+
+
 def reminder_context(reminder: Reminder, *, sessions: list[Session] | None = None) -> dict:
     client = reminder.client
     sessions = reminder_sessions(reminder) if sessions is None else sessions
@@ -158,6 +183,7 @@ def reminder_context(reminder: Reminder, *, sessions: list[Session] | None = Non
         "unsubscribe": link_url("unsubscribe", client.pk),
         # The client's own page, in every email (issue 11).
         "client": link_url("client", client.pk),
+        "screening": _screening_link(reminder),
     }
     last_start = _last_completed_start(reminder)
     zone = clinic_zone()

@@ -14,6 +14,7 @@ repeat the same start many times over without telling staff anything more.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -80,6 +81,7 @@ def free_times(
     now: datetime | None = None,
     limit: int | None = None,
     step_minutes: int = STEP_MINUTES,
+    exclude: Iterable[int] = (),
 ) -> list[FreeTime]:
     """Free starts for a session of ``minutes`` from ``date_from`` to ``date_to``
     (clinic days, inclusive), soonest first; among equal starts, the estheticians'
@@ -92,7 +94,10 @@ def free_times(
     a shift, so a spring-forward night has no 02:xx start and a session across the
     change lasts its real length; a wall-clock time the clocks show twice (fall back)
     is offered once, at its first occurrence, as staff and clients book it by its
-    clock time."""
+    clock time.
+
+    ``exclude``: ids of sessions that clash with nothing, as a reschedule moves the
+    session itself (the diary's own ``exclude``)."""
     now = now or timezone.now()
     problem = session_minutes_problem(minutes)
     if problem:
@@ -120,6 +125,7 @@ def free_times(
         first=date_from,
         # A session may run past midnight into the next day's diary.
         last=date_to + timedelta(days=1),
+        exclude=exclude,
     )
     length = timedelta(minutes=minutes)
     step = timedelta(minutes=step_minutes)

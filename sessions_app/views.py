@@ -381,6 +381,8 @@ class SessionDetailView(RoleRequiredMixin, TemplateView):
 
     permission = "sessions.view"
     template_name = "sessions/session_detail.html"
+    # Free times offered below the reschedule form: a few, the soonest.
+    free_times_shown = 6
     forms = {
         "check_in": (CheckInForm, "sessions.treat"),
         "complete": (CompleteForm, "sessions.treat"),
@@ -421,9 +423,56 @@ class SessionDetailView(RoleRequiredMixin, TemplateView):
         context.setdefault("cancel_form", CancelForm())
         context.setdefault("complete_form", CompleteForm(initial=self._complete_initial(last)))
         context.setdefault(
-            "reschedule_form", RescheduleForm(initial={"date": start.date(), "time": start.time()})
+            "reschedule_form", RescheduleForm(initial=self._reschedule_initial(start))
         )
+        if session.status == Session.Status.BOOKED and self.request.user.can("sessions.book"):
+            context["reschedule_free_times"] = self._reschedule_free_times()
         return context
+
+    def _reschedule_initial(self, start) -> dict:
+        """The session's own date and time, or the free time chosen from the list below
+        the form (``?date=YYYY-MM-DD&time=HH:MM``, no JavaScript); a value that does not
+        parse is ignored."""
+        initial = {"date": start.date(), "time": start.time()}
+        for name in ("date", "time"):
+            raw = self.request.GET.get(name)
+            if raw is None:
+                continue
+            try:
+                initial[name] = RescheduleForm.base_fields[name].clean(raw)
+            except ValidationError:
+                continue
+        return initial
+
+    def _reschedule_free_times(self) -> list[dict] | None:
+        """The next free times to move this session to: its esthetician, room, device and
+        length, by the free-times engine of booking (issue 11, "Staff use it from the
+        booking pages"). The session itself clashes with nothing (``exclude``); the
+        client's other sessions and one-a-day rule count. None when the engine refuses
+        (an esthetician, room or device no longer in use): the form says why on submit."""
+        session = self.session
+        today = localdate()
+        try:
+            found = free_times(
+                date_from=today,
+                date_to=today + timedelta(days=FREE_TIMES_DAYS - 1),
+                minutes=int((session.end - session.start).total_seconds() // 60),
+                esthetician=session.esthetician,
+                room=session.room,
+                device=session.device,
+                client=session.client,
+                exclude=[session.pk],
+                limit=self.free_times_shown,
+            )
+        except DomainError:
+            return None
+        shown = []
+        for free in found:
+            start = local(free.start)
+            query = urlencode({"date": f"{start:%Y-%m-%d}", "time": f"{start:%H:%M}"})
+            label = f"{day_label(start)}, {hhmm(start)}–{hhmm(free.end)}"
+            shown.append({"start": start, "label": label, "query": query})
+        return shown
 
     def _complete_initial(self, last) -> dict:
         """Pre-fill with the client's last settings, else the plan's defaults."""

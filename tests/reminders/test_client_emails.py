@@ -108,6 +108,8 @@ PAGES = {
     "unsubscribe": ("action", "Stop maintenance reminders?"),
     "boost": ("boost", "Book your maintenance boost"),
     "client": ("client-page", "Ana, your sessions"),
+    # Ana has no screening: her booking confirmations link to the online one.
+    "screening": ("screening", "A few health questions"),
 }
 
 

@@ -73,23 +73,24 @@ def make(case: str, people) -> Reminder:
     return ReminderFactory(kind=Kind.BOOKING_CONFIRMATION, session=session, event=event)
 
 
-# case: (subject, a phrase of the body, the link actions in the email)
+# case: (subject, a phrase of the body, the link actions in the email). D'Arcy has no
+# screening, so her booking confirmations link to the online one (issue 11).
 CASES = {
     "confirmation-booked": (
         f"Your microcurrent session on {WHEN} is booked",
         f"{WHEN} (45 minutes) with Siobhán O'Hara",
-        {"confirm", "cancel", "unsubscribe", "client"},
+        {"confirm", "cancel", "unsubscribe", "client", "screening"},
     ),
     "confirmation-series": (
         "Your 2 microcurrent sessions are booked",
         "Your series of 2 microcurrent sessions is booked",
         # Each session its own links (issue 11).
-        {"confirm", "cancel", "unsubscribe", "client"},
+        {"confirm", "cancel", "unsubscribe", "client", "screening"},
     ),
     "confirmation-rescheduled": (
         f"Moved: your session is now {WHEN}",
         "Your session has moved. Here is the new time:",
-        {"confirm", "cancel", "unsubscribe", "client"},
+        {"confirm", "cancel", "unsubscribe", "client", "screening"},
     ),
     "confirmation-cancelled": (
         f"Cancelled: your session on {WHEN}",
@@ -220,7 +221,7 @@ def test_the_links_in_an_email_are_signed_and_resolve(people, case):
         match = resolve(path)
         assert match.namespace == "links"
         action, token = match.kwargs["action"], match.kwargs["token"]
-        if action in ("boost", "unsubscribe", "client"):
+        if action in ("boost", "unsubscribe", "client", "screening"):
             assert link_read(action, token) == client.pk
         else:
             assert link_read(action, token) in about
