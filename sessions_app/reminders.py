@@ -396,18 +396,26 @@ def _record(token: str, outcomes: dict[int, dict], then: int | None, *, now: dat
         f"WHERE {quote('status')} = %s AND {quote('claim_token')} = %s "
         f"AND {pk_column} IN ({', '.join(['%s'] * len(ids))})"
     )
-    with transaction.atomic(savepoint=False), db_connection.cursor() as cursor:
-        if db_connection.vendor == "postgresql":
-            # Don't wait for the disk on each email (the commit's flush was the costliest
-            # part of a send after the server's replies). Should PostgreSQL itself crash
-            # in the next moment, the row is still "sending" under our token: sent again
-            # after the reclaim timeout, with its same Message-ID.
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+    # One statement, committed on its own (autocommit): one round trip per email. While
+    # a batch is sent the connection does not wait for the disk flush (``_wait_for_disk``).
+    with db_connection.cursor() as cursor:
         cursor.execute(sql, [*params, Status.SENDING, token, *ids])
         updated = cursor.rowcount
     if then is None or updated == len(ids):
         return True
     return _owned(token, [then]).exists()
+
+
+def _wait_for_disk(wait: bool) -> None:
+    """While a batch is sent (``wait=False``), PostgreSQL commits without waiting for its
+    disk flush, the costliest part of recording a send. Should PostgreSQL itself crash
+    in that moment, the emails recorded in its last fraction of a second are still
+    "sending" under their token: sent again after the reclaim timeout, with their same
+    Message-IDs. A connection opened afresh mid-batch keeps the default."""
+    if db_connection.vendor != "postgresql":
+        return
+    with contextlib.suppress(DatabaseError), db_connection.cursor() as cursor:
+        cursor.execute(f"SET synchronous_commit TO {'DEFAULT' if wait else 'OFF'}")
 
 
 def _retry_or_fail(reminder: Reminder, error: str, *, now: datetime) -> tuple[str, dict]:
@@ -579,6 +587,7 @@ def _send_batch(
     # The row the server accepted that is not recorded yet: what a time limit striking
     # between the server's answer and our record of it must not put back.
     accepted = None
+    _wait_for_disk(False)
     try:
         for index, reminder in enumerate(to_send):
             if not ours:
@@ -647,6 +656,7 @@ def _send_batch(
                 )
         raise
     finally:
+        _wait_for_disk(True)
         builder.shutdown(wait=True, cancel_futures=True)
         sys.setswitchinterval(switch_interval)
         with contextlib.suppress(smtplib.SMTPException, OSError):
