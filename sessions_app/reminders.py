@@ -528,6 +528,7 @@ def _send_batch(
     result: DispatchResult,
     should_stop: Callable[[], bool] | None = None,
     backoff_failures: int = 0,
+    deadline: float | None = None,
 ) -> None:
     """Send one claimed batch over one SMTP connection. Raises ``_Stop`` when the run
     must end; the batch's unsent claims have then gone back."""
@@ -598,6 +599,12 @@ def _send_batch(
             after = to_send[index + 1].pk if index + 1 < len(to_send) else None
             if should_stop is not None and should_stop():
                 result.stopped = True
+                result.released += reminders_release(token=token)
+                raise _Stop
+            if deadline is not None and monotonic() >= deadline:
+                # The run's time is spent (a big batch to a slow server): the rest goes
+                # back, for the next run, which the task queues at once.
+                result.more = True
                 result.released += reminders_release(token=token)
                 raise _Stop
             lost_server = None
@@ -703,6 +710,7 @@ def reminders_dispatch(
                 result=result,
                 should_stop=should_stop,
                 backoff_failures=failures,
+                deadline=deadline,
             )
         except _Stop:
             break

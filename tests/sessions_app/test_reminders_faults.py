@@ -321,6 +321,24 @@ def test_a_time_limit_while_the_server_has_the_email_puts_it_back_with_its_messa
 
 
 @pytest.mark.django_db
+def test_a_big_batch_to_a_slow_server_stops_at_the_runs_time_budget(clock, inbox):
+    """The budget is checked before each email, not only between batches: a run never
+    holds a big batch past it; the rest goes back for the next run, queued at once."""
+    rows = [due(at=NOW - timedelta(seconds=20 - s)) for s in range(12)]
+    # The server's own slowness (not the test waiting): 50 ms before each reply.
+    inbox.on_data = lambda _count: threading.Event().wait(0.05)
+
+    result = reminders_dispatch(batch=12, budget_seconds=0.2)
+
+    assert result.more
+    assert 0 < result.sent < 12
+    now = reload(*rows)
+    assert {r.status for r in now} == {Status.SENT, Status.SCHEDULED}
+    assert {r.attempts for r in now if r.status == Status.SCHEDULED} == {0}
+    assert len(inbox.messages) == result.sent
+
+
+@pytest.mark.django_db
 def test_a_run_goes_on_past_many_batches_until_its_time_budget(clock, inbox):
     rows = [due(at=NOW - timedelta(seconds=s)) for s in range(7)]
 
