@@ -1,6 +1,8 @@
 # make run  - set up and start the whole app (web + Celery worker + beat) on embedded defaults
 # make test - set up and run ruff and the whole test suite against PostgreSQL and Redis
 #             then the clash tests (marked sqlite_too) again on SQLite, the embedded default
+# make serve - production: gunicorn + Celery worker + beat on DATABASE_URL and REDIS_URL
+#             (README "Running in production")
 
 PYTHON ?= python3
 VENV := .venv
@@ -10,7 +12,7 @@ PG_HOST ?= 127.0.0.1
 TEST_DATABASE_URL ?= postgres://postgres@$(PG_HOST):5432/clinic
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test install services lint migrate seed clean var browser
+.PHONY: run test install services lint migrate seed clean var browser serve serve-env
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +24,7 @@ install: $(STAMP)
 
 var:
 	mkdir -p var/emails var/private var/staticfiles var/celery/broker var/celery/control
+	@if [ -n "$$CLINIC_VAR_DIR" ]; then mkdir -p "$$CLINIC_VAR_DIR" && cd "$$CLINIC_VAR_DIR" && mkdir -p emails private staticfiles celery/broker celery/control; fi
 
 migrate: install var
 	$(BIN)/python manage.py migrate --no-input
@@ -37,6 +40,19 @@ run: seed
 	@echo "  Ctrl-C stops the web server, the Celery worker and Celery beat."
 	@echo ""
 	$(BIN)/honcho start -f Procfile
+
+# Production needs its database and broker named (in the environment or .env).
+serve-env:
+	@test -n "$$DATABASE_URL" || grep -qs '^DATABASE_URL=.' .env || { echo "make serve: set DATABASE_URL (e.g. postgres://clinic:PASSWORD@db-host:5432/clinic); see the README, 'Running in production'." >&2; exit 2; }
+	@test -n "$$REDIS_URL" || grep -qs '^REDIS_URL=.' .env || { echo "make serve: set REDIS_URL (e.g. redis://redis-host:6379/0); see the README, 'Running in production'." >&2; exit 2; }
+
+# Pages name the hashed, compressed copies collectstatic writes (whitenoise serves them).
+# SERVE_PROCESSES="web worker" on every machine but one: only one Celery beat.
+serve: export STATIC_COLLECTED ?= true
+serve: serve-env install var
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py collectstatic --no-input --verbosity=0
+	$(BIN)/honcho start -f Procfile.prod $(SERVE_PROCESSES)
 
 services:
 	@pg_isready -h $(PG_HOST) -p 5432 -q || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from clients.audit import AuditedAdminMixin
 from clients.models import Clearance, Client, Screening
 
 
@@ -11,8 +12,10 @@ class ClientAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Screening)
-class ScreeningAdmin(admin.ModelAdmin):
+class ScreeningAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Screenings are a record: read them here, never edit them."""
+
+    audit_what = "screening"
 
     list_display = ("client", "outcome", "recorded_at", "recorded_by")
     list_filter = ("outcome",)
@@ -26,7 +29,8 @@ class ScreeningAdmin(admin.ModelAdmin):
 
 
 @admin.register(Clearance)
-class ClearanceAdmin(admin.ModelAdmin):
+class ClearanceAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_what = "clearance"
     list_display = ("client", "physician", "issued_on", "expires_on")
     list_select_related = ("client",)
     exclude = ("document",)

@@ -10,7 +10,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from clients import selectors, services
+from clients import audit, selectors, services
 from clients.models import Clearance
 from clients.serializers import (
     ClearanceInputSerializer,
@@ -68,6 +68,7 @@ class ClientViewSet(
     def eligibility(self, request, pk=None):
         client = self.get_object()
         answer = selectors.client_eligibility(client=client)
+        audit.record_access(client=client, what="eligibility", request=request)
         return Response(EligibilitySerializer(answer).data)
 
     @extend_schema(methods=["GET"], responses=ScreeningSerializer(many=True))
@@ -78,6 +79,7 @@ class ClientViewSet(
     def screenings(self, request, pk=None):
         client = self.get_object()
         if request.method == "GET":
+            audit.record_access(client=client, what="screening", request=request)
             return Response(ScreeningSerializer(client.screenings.all(), many=True).data)
         serializer = ScreeningInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -99,6 +101,7 @@ class ClientViewSet(
         client = self.get_object()
         context = {"request": request}
         if request.method == "GET":
+            audit.record_access(client=client, what="clearance", request=request)
             data = ClearanceSerializer(client.clearances.all(), many=True, context=context).data
             return Response(data)
         serializer = ClearanceInputSerializer(data=request.data)
@@ -130,6 +133,8 @@ def clearance_document_response(clearance: Clearance) -> FileResponse:
         # The row names a file the private storage no longer has: say so, not a 500.
         logger.error("Clearance %s: document %s is missing", clearance.pk, clearance.document.name)
         raise Http404("This clearance's document is missing from storage.") from exc
+    # Served: a read of the letter, by whoever asks in the current request (page or API).
+    audit.record_access(client=clearance.client_id, what="clearance_letter", obj=clearance)
     return FileResponse(
         document,
         content_type=clearance.document_content_type,

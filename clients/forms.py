@@ -104,3 +104,17 @@ class ClearanceForm(forms.Form):
         super().__init__(*args, **kwargs)
         if missing and not self.is_bound:
             self.initial.setdefault("conditions", missing)
+
+
+class AccessLogFilterForm(forms.Form):
+    """The Access log's filters: a client (picked, or found by name) and who acted."""
+
+    client = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    q = forms.CharField(
+        label="Client", required=False, max_length=100, help_text="Part of a name, email or phone."
+    )
+    staff = forms.ChoiceField(label="Who", required=False)
+
+    def __init__(self, *args, staff_choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["staff"].choices = [("", "Anyone"), *staff_choices]

@@ -46,6 +46,12 @@ class Client(models.Model):
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
     # Signed links issued before this moment no longer work (issue 11, "revocable").
     links_revoked_at = models.DateTimeField(null=True, blank=True)
+    # Set once when the client's data is erased (issue 12): the row stays, anonymised,
+    # so their sessions and treatment records still count as anonymous statistics.
+    erased_at = models.DateTimeField(null=True, blank=True)
+    erased_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -61,6 +67,10 @@ class Client(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
 
 
 class Screening(models.Model):

@@ -200,6 +200,8 @@ def client_changes(*, client: Client, limit: int = 20) -> list[ClientChange]:
                 label = Client._meta.get_field(change.field).verbose_name
                 fields.append((label.capitalize(), str(change.old or "—"), str(change.new or "—")))
         kind = {"+": "Registered", "~": "Changed", "-": "Deleted"}[newer.history_type]
+        if newer.history_change_reason == "Erased":  # clients.erasure
+            kind = "Erased"
         changes.append(
             ClientChange(
                 at=newer.history_date,

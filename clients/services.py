@@ -28,7 +28,7 @@ from clients.rules import (
     screening_outcome,
 )
 from clinic.clinic_time import localdate
-from clinic.errors import RuleViolation
+from clinic.errors import Conflict, RuleViolation
 
 CLIENT_FIELDS = ("first_name", "last_name", "email", "phone", "date_of_birth", "notes")
 DOCUMENT_TYPES = {
@@ -36,6 +36,17 @@ DOCUMENT_TYPES = {
     "image/jpeg": "jpg",
     "image/png": "png",
 }
+
+
+def client_check_not_erased(client: Client) -> None:
+    """An erased client (issue 12) is kept only as anonymous statistics: nothing is
+    recorded for them, booked or sent to them again."""
+    if client.erased_at is not None:
+        raise Conflict(
+            f"This client's data was erased on {client.erased_at:%b %-d, %Y}; "
+            "nothing more can be recorded or booked for them.",
+            field="client",
+        )
 
 
 def client_create(*, by, **fields) -> Client:
@@ -48,6 +59,7 @@ def client_create(*, by, **fields) -> Client:
 
 def client_update(*, client: Client, by, **fields) -> Client:
     """Change a client's details; the history keeps who changed what and when."""
+    client_check_not_erased(client)
     for name, value in fields.items():
         if name in CLIENT_FIELDS:
             setattr(client, name, value)
@@ -68,6 +80,7 @@ def screening_record(
     """Store a new screening; it supersedes the last one (screenings are never edited).
 
     ``online``: the client answered it on a signed page (issue 11), and ``by`` is None."""
+    client_check_not_erased(client)
     result = screening_outcome(answers)
     return Screening.objects.create(
         client=client,
@@ -100,6 +113,7 @@ def clearance_record(
     Pacemaker and pregnancy cannot be cleared. The expiry defaults to
     ``CLEARANCE_VALID_MONTHS`` after the issue date.
     """
+    client_check_not_erased(client)
     codes = _clearance_conditions(conditions)
     if issued_on > localdate():
         raise RuleViolation("A clearance cannot be issued in the future.", field="issued_on")

@@ -7,14 +7,15 @@ from django.utils.functional import cached_property
 from django.views import View
 from django.views.generic import FormView, ListView, TemplateView
 
-from clients import selectors, services
+from clients import audit, selectors, services
 from clients.api import clearance_document_response
-from clients.forms import ClearanceForm, ClientForm, ScreeningForm
+from clients.forms import AccessLogFilterForm, ClearanceForm, ClientForm, ScreeningForm
 from clients.models import Clearance, Client
 from clients.rules import CONDITION_LABELS, Condition
 from clinic.clinic_time import localdate
 from clinic.errors import DomainError
 from clinic.forms import form_add_error
+from clinic.models import User
 from clinic.permissions import RoleRequiredMixin
 
 
@@ -42,13 +43,16 @@ class ClientMixin(RoleRequiredMixin):
 
     @cached_property
     def client(self) -> Client:
-        queryset = selectors.clients_for_eligibility(Client.objects.all())
+        queryset = selectors.clients_for_eligibility(Client.objects.select_related("erased_by"))
         return get_object_or_404(queryset, pk=self.kwargs["pk"])
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["client"] = self.client
         return context
+
+
+HEALTH_SHOWN = ("screening", "clearance", "eligibility")
 
 
 class ClientDetailView(ClientMixin, TemplateView):
@@ -59,6 +63,10 @@ class ClientDetailView(ClientMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         context["eligibility"] = selectors.client_eligibility(client=self.client)
         context["changes"] = selectors.client_changes(client=self.client)
+        # The page shows the screening history, the clearances and (unless erased) the
+        # eligibility with its reasons: each is a read of health data.
+        shown = ("screening", "clearance") if self.client.erased_at else HEALTH_SHOWN
+        audit.record_reads(self.request, self.client, *shown)
         context["today"] = localdate()
         return context
 
@@ -126,6 +134,8 @@ class ClearanceCreateView(ClientMixin, FormView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["eligibility"] = selectors.client_eligibility(client=self.client)
+        # The page names the clearances still missing.
+        audit.record_access(client=self.client, what="eligibility", request=self.request)
         return context
 
     def form_valid(self, form):
@@ -146,3 +156,69 @@ class ClearanceDocumentView(RoleRequiredMixin, View):
 
     def get(self, request, pk: int):
         return clearance_document_response(get_object_or_404(Clearance, pk=pk))
+
+
+class AccessLogView(RoleRequiredMixin, ListView):
+    """Who read or changed which client's health data, newest first (issue 12)."""
+
+    permission = "audit.view"
+    template_name = "clients/access_log.html"
+    paginate_by = 50
+    # A name search narrows the log to at most this many clients, listed to pick from.
+    picker_limit = 20
+
+    @cached_property
+    def filters(self) -> AccessLogFilterForm:
+        staff = [(str(u.pk), f"{u} ({u.get_role_display()})") for u in User.objects.all()]
+        choices = [*staff, *audit.STAFF_FILTERS.items()]
+        form = AccessLogFilterForm(self.request.GET, staff_choices=choices)
+        form.is_valid()
+        return form
+
+    @cached_property
+    def clients(self) -> tuple[Client | None, list[Client] | None]:
+        """The client picked, and the clients a name search found (None: no search)."""
+        data = self.filters.cleaned_data if self.filters.is_valid() else {}
+        if data.get("client"):
+            return Client.objects.filter(pk=data["client"]).first(), None
+        if data.get("q"):
+            found = selectors.client_search(query=data["q"]).order_by("last_name", "first_name")
+            return None, list(found[: self.picker_limit + 1])
+        return None, None
+
+    def get_queryset(self):
+        if not self.filters.is_valid():
+            return audit.access_log().none()
+        picked, found = self.clients
+        data = self.filters.cleaned_data
+        if data.get("client"):
+            client_ids = [data["client"]]
+        elif found is not None:
+            client_ids = [c.pk for c in found[: self.picker_limit]]
+        else:
+            client_ids = None
+        return audit.access_log(client_ids=client_ids, staff=data.get("staff") or "")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        picked, found = self.clients
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        context.update(
+            form=self.filters,
+            rows=audit.access_rows(context["object_list"]),
+            picked=picked,
+            picked_id=self.filters.cleaned_data.get("client") if self.filters.is_valid() else None,
+            found=found[: self.picker_limit] if found is not None else None,
+            found_more=found is not None and len(found) > self.picker_limit,
+            filtered=any(self.request.GET.get(k) for k in ("client", "q", "staff")),
+            query=query.urlencode(),
+            staff_query=self._without("client", "q"),
+        )
+        return context
+
+    def _without(self, *names) -> str:
+        query = self.request.GET.copy()
+        for name in (*names, "page"):
+            query.pop(name, None)
+        return query.urlencode()

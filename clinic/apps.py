@@ -8,8 +8,9 @@ class ClinicConfig(AppConfig):
     verbose_name = "Clinic staff"
 
     def ready(self) -> None:
-        # Registers the start-up checks: the app refuses to start with unbounded waits.
-        from clinic import checks  # noqa: F401
+        # The start-up checks (the app refuses to start with unbounded waits), and signal
+        # receivers: tokens end on a password change; a log-in starts the idle clock.
+        from clinic import checks, idle, tokens  # noqa: F401
 
 
 class ClinicAdminConfig(admin_apps.AdminConfig):

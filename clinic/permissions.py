@@ -4,6 +4,8 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 
+from clinic.throttles import throttle_anonymous
+
 
 class RolePermission(BasePermission):
     """DRF permission: the view names the permission each action needs.
@@ -18,6 +20,9 @@ class RolePermission(BasePermission):
     def has_permission(self, request, view) -> bool:
         user = request.user
         if not (user and user.is_authenticated):
+            # DRF throttles after the permissions, so a refused anonymous request would
+            # never be counted: count it here (429 once over API_THROTTLE_ANON).
+            throttle_anonymous(request, view)
             return False
         mapping = getattr(view, "role_permissions", {})
         if request.method == "OPTIONS":

@@ -21,6 +21,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "clients.edit": frozenset({FD, MG}),
     # The client's email links (issue 11): only the manager makes them all stop working.
     "clients.revoke_links": frozenset({MG}),
+    # A client's data (issue 12): only the manager exports it or erases the client.
+    "clients.export": frozenset({MG}),
+    "clients.erase": frozenset({MG}),
+    # The access log of health data (issue 12): who read or changed what, for managers.
+    "audit.view": frozenset({MG}),
     # Screening: front desk at registration, esthetician when a client reports
     # a change at check-in.
     "screenings.record": frozenset({FD, ES, MG}),
@@ -50,6 +55,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "resources.view": frozenset({FD, ES, MG}),
     "resources.manage": frozenset({MG}),
     "staff.manage": frozenset({MG}),
+    # One's own password and API tokens (issue 12); unlocking log-ins and revoking someone
+    # else's tokens is staff.manage.
+    "account.tokens": frozenset({FD, ES, MG}),
 }
 
 

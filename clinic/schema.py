@@ -1,10 +1,10 @@
 """The OpenAPI schema says what the API really answers, errors included.
 
 Every operation may answer 400 (bad input, named by field), 401 (not signed in), 403
-(the role may not), 404 (no such object or page); every write may also answer 409 (a clash
-or a state that forbids it) and 422 (an ``Idempotency-Key`` reused for another request),
-and takes the optional ``Idempotency-Key`` header (``clinic.idempotency``). An operation's
-own ``@extend_schema(responses=...)`` wins over these defaults.
+(the role may not), 404 (no such object or page), 429 (throttled); every write may also
+answer 409 (a clash or a state that forbids it) and 422 (an ``Idempotency-Key`` reused for
+another request), and takes the optional ``Idempotency-Key`` header (``clinic.idempotency``).
+An operation's own ``@extend_schema(responses=...)`` wins over these defaults.
 """
 
 from drf_spectacular.openapi import AutoSchema
@@ -43,8 +43,15 @@ ERRORS = {
         DETAIL,
         f"The {HEADER} was already used for a different request.",
     ),
+    "429": (
+        "TooManyRequests",
+        DETAIL,
+        "Too many requests: the API's rate for this address or member of staff is used up "
+        "(Retry-After says when to try again), or, on the token endpoint, a log-in lockout.",
+    ),
 }
-READ_ERRORS = ("400", "401", "403", "404")
+# Every operation is throttled (clinic.throttles), hence 429 everywhere.
+READ_ERRORS = ("400", "401", "403", "404", "429")
 WRITE_ERRORS = (*READ_ERRORS, "409", "422")
 
 

@@ -5,9 +5,12 @@ broker and emails written to ``var/emails``. ``DATABASE_URL`` and ``REDIS_URL``
 switch to PostgreSQL and Redis.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+
+from clinic import secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -16,8 +19,14 @@ environ.Env.read_env(BASE_DIR / ".env")
 
 VAR_DIR = Path(env.str("CLINIC_VAR_DIR", default=str(BASE_DIR / "var")))
 
-SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-change-me-in-production")
+# Secret key (issue 12): from the environment, or generated once into the var folder
+# (mode 0600) and reused. With DEBUG off a short or known key refuses to start.
+SECRET_KEY = env.str("SECRET_KEY", default="") or secret_key.generated(VAR_DIR / "secret_key")
+# Old keys still accepted for signatures while rotating (email links already sent).
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 DEBUG = env.bool("DEBUG", default=False)
+if not DEBUG:
+    secret_key.refuse_weak(SECRET_KEY, SECRET_KEY_FALLBACKS)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -32,12 +41,16 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
+    # Expiring, revocable API tokens and log-in lockout (issue 12, item 3).
+    "knox",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
     "phonenumber_field",
+    # The access log of health data (issue 12, clients.audit).
+    "auditlog",
     "clients",
     "protocols",
     "sessions_app",
@@ -50,12 +63,18 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Health data access log (issue 12): knows the request, writes its reads at the end.
+    "clients.audit.AccessLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last, so it wraps only the view and its answer: one transaction per API write,
     # answer included, and Idempotency-Key replay (clinic.idempotency).
     "clinic.idempotency.ApiWriteMiddleware",
+    # Ends a staff session idle for SESSION_IDLE_MINUTES (issue 12, item 3).
+    "clinic.idle.IdleSessionMiddleware",
+    # Innermost, as axes asks: turns a locked-out log-in attempt into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -115,8 +134,10 @@ USE_TZ = True
 # Static files and uploads ---------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "staticfiles"
-WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
+WHITENOISE_USE_FINDERS = env.bool(
+    "WHITENOISE_USE_FINDERS", default=not env.bool("STATIC_COLLECTED", default=False)
+)
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "media/"
 # Clearance documents live outside any public path; a staff-only view serves them.
@@ -212,12 +233,123 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Production (issue 12, items 1-2): static files, HTTPS, health check, error pages ----
+# STATIC_COLLECTED (`make serve` sets it): `collectstatic` runs before the start and
+# writes hashed, compressed copies into STATIC_ROOT; pages name the hashed copies and
+# whitenoise serves them compressed with far-future caching. Unset (`make run`, the
+# tests): whitenoise serves the files straight from the static folders, nothing to collect.
+STATIC_COLLECTED = env.bool("STATIC_COLLECTED", default=False)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_COLLECTED
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+# One queue name shared by web, beat and workers (several apps on one Redis).
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    # A database that cannot be reached answers within seconds (health check, requests),
+    # never after the operating system's TCP timeout of minutes.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+    )
+# /health/: the longest wait on the broker before it counts as unreachable.
+HEALTH_CHECK_TIMEOUT_SECONDS = env.float("HEALTH_CHECK_TIMEOUT_SECONDS", default=2.0)
+# HTTPS: on when SITE_URL (the public address) is https.
+SITE_IS_HTTPS = SITE_URL.startswith("https://")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=SITE_IS_HTTPS)
+# A load balancer probes the health check over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if SITE_IS_HTTPS else 0)
+# Both are promises about the whole domain that are slow to take back: set them on purpose.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=SITE_IS_HTTPS)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=SITE_IS_HTTPS)
+# Only when the proxy in front always sets X-Forwarded-Proto (and strips a client's own);
+# gunicorn already trusts it from FORWARDED_ALLOW_IPS (gunicorn.conf.py).
+if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+_site_origin = "/".join(SITE_URL.split("/", 3)[:3])
+if _site_origin not in CSRF_TRUSTED_ORIGINS:
+    CSRF_TRUSTED_ORIGINS.append(_site_origin)
+# DEBUG error pages hide the passwords inside URLs (DATABASE_URL, REDIS_URL, ...).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "clinic.error_reports.CredentialsInUrlsFilter"
+
+# Logins, tokens and sessions (issue 12, item 3) ---------------------------------
+# How many reverse proxies in front append to X-Forwarded-For: 0 trusts none and uses the
+# connection's address (a client could otherwise pick its own address and dodge the
+# per-address lockout and throttle); 1 behind one nginx, and so on.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Lockout (django-axes): a username after LOGIN_FAILURE_LIMIT failures from anywhere, an
+# address after as many failures on any usernames; on the login page, the admin's and the
+# token endpoint. The lock lifts LOGIN_LOCKOUT_MINUTES after the last failure, or when a
+# manager unlocks it ("Log-in lockouts", clinic.logins).
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+# Each entry locks on its own: the username whatever the address, the address whatever
+# the username.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "clinic.logins.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "clinic.logins.client_ip"
+AXES_HTTP_RESPONSE_CODE = 429
+# A success does not wipe the count: else one's own account would reset an address's
+# failures between guesses at other usernames.
+AXES_RESET_ON_SUCCESS = False
+AXES_SENSITIVE_PARAMETERS = ["password"]
+AXES_VERBOSE = False
+# API tokens (django-rest-knox): stored only as a hash, expire after API_TOKEN_TTL_HOURS,
+# all of a member of staff's tokens end when their password changes (clinic.tokens).
+API_TOKEN_TTL_HOURS = env.int("API_TOKEN_TTL_HOURS", default=10)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=API_TOKEN_TTL_HOURS),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
+}
+# API throttles, "<count>/<second|minute|hour|day>". Per address for anonymous requests,
+# per member of staff otherwise; the token endpoint has its own, stricter, per address.
+API_THROTTLE_ANON = env.str("API_THROTTLE_ANON", default="60/minute")
+API_THROTTLE_USER = env.str("API_THROTTLE_USER", default="1200/minute")
+API_THROTTLE_TOKEN = env.str("API_THROTTLE_TOKEN", default="20/minute")
+# The throttles count in this process's memory, on purpose: not Redis, so the API keeps
+# answering while Redis is down (the broker may be, bookings must not fail with it), and
+# not the database cache, which would add writes (and row locks held for a whole API
+# write's transaction) to every request. Each web process counts on its own, so N
+# processes allow up to N times the rate; the lockout above, the guard that matters,
+# lives in the database and is shared by all.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "api-throttle",
+        "OPTIONS": {"MAX_ENTRIES": 10_000},
+    },
+}
+# Idle staff sessions end: no request for SESSION_IDLE_MINUTES and the next one finds the
+# member of staff logged out, the login page saying why (clinic.idle).
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
+
 # REST API ----------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "clinic.tokens.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # Rates are the API_THROTTLE_* settings below, read when a request comes (clinic.throttles).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "clinic.throttles.AnonThrottle",
+        "clinic.throttles.UserThrottle",
+    ],
+    # The client's address for the anonymous throttle: REMOTE_ADDR unless proxies are trusted.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_PERMISSION_CLASSES": ["clinic.permissions.RolePermission"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,

@@ -2,12 +2,11 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter
 
 from clients.api import ClearanceDocumentView, ClientViewSet
-from clinic import views
+from clinic import account_views, api_auth, health, views
 from clinic.api import StaffViewSet
 from protocols.api import ProtocolViewSet
 from sessions_app.api import (
@@ -20,12 +19,7 @@ from sessions_app.api import (
     SessionViewSet,
     WorkingHoursViewSet,
 )
-
-
-class TokenView(ObtainAuthToken):
-    """``POST`` a ``username`` and ``password``; answers ``{"token": ...}``."""
-
-    permission_classes = [AllowAny]
+from sessions_app.client_data_api import ClientEraseAPIView, ClientExportAPIView
 
 
 class ApiRouter(DefaultRouter):
@@ -48,13 +42,17 @@ router.register("sessions", SessionViewSet, basename="session")
 router.register("reminders", ReminderViewSet, basename="reminder")
 
 api_urlpatterns = [
-    path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("auth/token/", api_auth.TokenView.as_view(), name="api-token"),
+    path("auth/logout/", api_auth.LogoutView.as_view(), name="api-logout"),
+    path("auth/logoutall/", api_auth.LogoutAllView.as_view(), name="api-logoutall"),
     path("availability/", AvailabilityView.as_view(), name="api-availability"),
     path(
         "clearances/<int:pk>/document/",
         ClearanceDocumentView.as_view(),
         name="api-clearance-document",
     ),
+    path("clients/<int:pk>/export/", ClientExportAPIView.as_view(), name="api-client-export"),
+    path("clients/<int:pk>/erase/", ClientEraseAPIView.as_view(), name="api-client-erase"),
     path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),
     path(
         "docs/",
@@ -66,12 +64,20 @@ api_urlpatterns = [
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
+    # For a load balancer: no login, no secrets (issue 12).
+    path("health/", health.health, name="health"),
+    # Log-in lockout, idle sessions, passwords and API tokens (issue 12, item 3).
+    path("accounts/login/", account_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", account_views.PasswordChangeView.as_view(), name="password-change"),
+    path("accounts/tokens/", account_views.MyTokensView.as_view(), name="account-tokens"),
+    path("manage/logins/", account_views.LoginsView.as_view(), name="logins"),
+    path("manage/logins/unlock/", account_views.UnlockView.as_view(), name="logins-unlock"),
+    path(
+        "manage/logins/staff/<int:pk>/revoke-tokens/",
+        account_views.RevokeStaffTokensView.as_view(),
+        name="logins-revoke-tokens",
+    ),
     path("clients/", include("clients.urls")),
     path("", include("sessions_app.urls")),
     path("manage/", include("sessions_app.manage_urls")),

@@ -9,8 +9,10 @@ from datetime import date, datetime, time, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from clients import audit
 from clients.models import Client
 from clients.selectors import client_eligibility
+from clients.services import client_check_not_erased
 from clinic.clinic_time import (
     day_start,
     local_datetime,
@@ -45,6 +47,7 @@ def check_bookable(
 ) -> None:
     """The eligibility gate and the resources' own state (SPEC: booking asks the one
     eligibility selector; a device out of service cannot be booked)."""
+    client_check_not_erased(client)
     if not is_active_esthetician(esthetician):
         raise RuleViolation(f"{esthetician} is not an esthetician.", field="esthetician")
     if not room.is_active:
@@ -53,6 +56,8 @@ def check_bookable(
         raise RuleViolation(f"{device} is out of service.", field="device")
     eligibility = client_eligibility(client=client, at=at)
     if eligibility.outcome != "eligible":
+        # The refusal names the reasons: a read of the eligibility detail.
+        audit.record_access(client=client, what="eligibility", detail="booking refused")
         raise NotEligible(eligibility.outcome, eligibility.reasons)
 
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from clients import audit
 from clients.models import HealthChange
 from clients.selectors import client_eligibility
 from clients.services import health_change_record
@@ -201,6 +202,8 @@ def session_check_in(*, session: Session, nothing_changed: bool, by, note: str =
         raise HealthChangeReported(_health_change_report(session=session, by=by, note=note, at=now))
     eligibility = client_eligibility(client=session.client, at=now)
     if eligibility.outcome != "eligible":
+        # The refusal names the reasons: a read of the eligibility detail.
+        audit.record_access(client=session.client, what="eligibility", detail="check-in refused")
         raise NotEligible(eligibility.outcome, eligibility.reasons)
     return _move(
         session,

@@ -67,7 +67,10 @@ def link_revoked(token: str, client) -> bool:
     """True when the manager revoked the client's links after this one was issued
     (issue 11, "revocable"). Issue times are whole seconds, and so is the revocation
     time (``client_links_revoke``): a link signed in the second of the revocation is a
-    fresh one, and works."""
+    fresh one, and works. Every link of an erased client is refused."""
+    if client.erased_at is not None:
+        # An erased client's links never work again, whenever they were signed (issue 12).
+        return True
     revoked_at = client.links_revoked_at
     return revoked_at is not None and link_issued_at(token) < revoked_at.replace(microsecond=0)
 

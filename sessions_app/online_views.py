@@ -19,6 +19,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
 
+from clients import audit
 from clients.forms import ScreeningForm
 from clients.rules import Outcome
 from clients.selectors import client_eligibility
@@ -74,6 +75,9 @@ class _ClientLinkView(View):
         return super().dispatch(request, token=token, **kwargs)
 
     def page(self, request, state: str, status: int = 200, **context):
+        if state == "call" and getattr(self, "client", None) is not None:
+            # "The clinic will call": tells whoever holds the link the screening's outcome.
+            audit.record_access(client=self.client, what="eligibility", request=request)
         context.update(
             state=state,
             clinic=clinic_card(),
@@ -262,4 +266,10 @@ class ClientActivityView(RoleRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         context["items"] = online.client_activity()
         context["days"] = online.ACTIVITY_DAYS
+        # Screenings answered online show their outcome and the conditions reported.
+        for item in context["items"]:
+            if item.screening is not None:
+                audit.record_access(
+                    client=item.client, what="screening", request=self.request, obj=item.screening
+                )
         return context

@@ -72,7 +72,8 @@ def reminder_stale_reason(
 
 def reminder_skip_reasons(reminders: Iterable[Reminder], *, at: datetime) -> dict[int, str]:
     """Why each of ``reminders`` must not go out at ``at``, by id (absent: it may): the
-    maintenance cycle's answer (``sessions_app.maintenance``) or the staleness rule.
+    client was erased, the maintenance cycle's answer (``sessions_app.maintenance``) or
+    the staleness rule.
     A fixed number of queries for the whole batch; select ``client``, ``session`` and
     ``plan`` with the rows."""
     reminders = list(reminders)
@@ -93,6 +94,9 @@ def reminder_skip_reasons(reminders: Iterable[Reminder], *, at: datetime) -> dic
         )
     reasons = maintenance_skip_reasons(reminders, at=at)
     for reminder in reminders:
+        if reminder.client.erased_at is not None:
+            # Nothing ever goes to an erased client (issue 12), whatever planned it.
+            reasons[reminder.pk] = "the client's data was erased."
         if reminder.pk in reasons:
             continue
         reason = reminder_stale_reason(

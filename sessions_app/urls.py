@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sessions_app import online_views, plan_views, reminder_views, views
+from sessions_app import client_data_views, online_views, plan_views, reminder_views, views
 
 app_name = "sessions"
 
@@ -10,6 +10,14 @@ urlpatterns = [
     path("sessions/<int:pk>/", views.SessionDetailView.as_view(), name="detail"),
     path("clients/<int:pk>/book-series/", views.SeriesBookView.as_view(), name="book-series"),
     path("clients/<int:pk>/book/", views.SessionBookView.as_view(), name="book"),
+    path(
+        "clients/<int:pk>/export/",
+        client_data_views.ClientExportView.as_view(),
+        name="client-export",
+    ),
+    path(
+        "clients/<int:pk>/erase/", client_data_views.ClientEraseView.as_view(), name="client-erase"
+    ),
     path("plans/<int:pk>/cancel/", plan_views.PlanCancelView.as_view(), name="plan-cancel"),
     path("reminders/", reminder_views.ReminderListView.as_view(), name="reminders"),
     path(

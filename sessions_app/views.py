@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.views.generic import FormView, TemplateView
 
+from clients import audit
 from clients.models import Client
 from clients.selectors import (
     client_eligibility,
@@ -57,6 +58,12 @@ def _parse_day(request) -> date:
         messages.warning(request, f"{OUT_OF_RANGE} Showing today.")
         return localdate()
     return day
+
+
+def _record_gate(request, client, eligibility) -> None:
+    """The page shows the reasons a client may not be booked or treated: a read."""
+    if eligibility.outcome != "eligible":
+        audit.record_access(client=client, what="eligibility", request=request)
 
 
 def _with_client_eligibility(queryset):
@@ -181,6 +188,7 @@ class SeriesBookView(RoleRequiredMixin, FormView):
         context = super().get_context_data(**kwargs)
         context["client"] = self.client
         context["eligibility"] = client_eligibility(client=self.client)
+        _record_gate(self.request, self.client, context["eligibility"])
         form = context["form"]
         # The plan shown follows the start date typed, once it is a valid date.
         start = getattr(form, "cleaned_data", {}).get("start_date") or form.initial.get(
@@ -292,6 +300,7 @@ class SessionBookView(RoleRequiredMixin, FormView):
         context = super().get_context_data(**kwargs)
         context["client"] = self.client
         context["eligibility"] = client_eligibility(client=self.client)
+        _record_gate(self.request, self.client, context["eligibility"])
         context["free_times"] = self.next_free_times(context["form"])
         return context
 
@@ -412,9 +421,21 @@ class SessionDetailView(RoleRequiredMixin, TemplateView):
         session = self.session
         last = selectors.client_last_treatment(client=session.client, before=session.start)
         start = local(session.start)
+        eligibility = client_eligibility(client=session.client)
+        # A status badge is no detail; the reasons (shown when not eligible) and a
+        # change in health reported at check-in are.
+        _record_gate(self.request, session.client, eligibility)
+        if session.health_change_id:
+            audit.record_access(
+                client=session.client,
+                what="screening",
+                request=self.request,
+                obj=session.health_change,
+                detail="health change reported at check-in",
+            )
         context.update(
             session=session,
-            eligibility=client_eligibility(client=session.client),
+            eligibility=eligibility,
             last_treatment=last,
             is_today=start.date() == localdate(),
             has_started=session.start <= timezone.now(),

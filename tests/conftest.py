@@ -2,6 +2,7 @@ from importlib import import_module
 
 import pytest
 from django.apps import apps
+from django.core.cache import caches
 from rest_framework.test import APIClient
 
 from clinic.roles import Role
@@ -13,6 +14,13 @@ def _test_settings(settings, tmp_path):
     """Uploaded clearance letters go to a throwaway folder; passwords hash fast."""
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_api_throttles():
+    """Each test starts with no API requests counted against the throttle rates (they
+    count in this process's memory, which outlives a test's database)."""
+    caches["throttle"].clear()
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ import schemathesis
 from django.core import signals
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 
 from clinic.roles import Role
+from clinic.tokens import token_issue
 from clinic.wsgi import application
 from tests.factories import (
     ClearanceFactory,
@@ -82,8 +82,8 @@ def clinic_data(db, a_client):
         "closed-days": closed.pk,
         "staff": esthetician.pk,
     }
-    token = Token.objects.create(user=manager)
-    return {"ids": ids, "headers": {"Authorization": f"Token {token.key}"}}
+    _, token = token_issue(user=manager)
+    return {"ids": ids, "headers": {"Authorization": f"Token {token}"}}
 
 
 @schema.parametrize()

@@ -629,7 +629,7 @@ def test_clearance_document_missing_from_storage_answers_404(desk, a_client, set
 def test_token_endpoint_answers_a_token_for_a_right_password(api, front_desk):
     response = api.post(url("api-token"), {"username": "fd", "password": PASSWORD}, format="json")
     assert response.status_code == 200
-    assert set(response.data) == {"token"}
+    assert set(response.data) == {"token", "expiry"}
     assert response.data["token"]
 
 

@@ -54,6 +54,9 @@ EXPECTED_PERMISSIONS = {
     "clients.view": {FD, ES, MG},
     "clients.edit": {FD, MG},
     "clients.revoke_links": {MG},
+    "clients.export": {MG},
+    "clients.erase": {MG},
+    "audit.view": {MG},
     "screenings.record": {FD, ES, MG},
     "clearances.record": {FD, MG},
     "clearances.view_document": {FD, ES, MG},
@@ -72,6 +75,7 @@ EXPECTED_PERMISSIONS = {
     "resources.view": {FD, ES, MG},
     "resources.manage": {MG},
     "staff.manage": {MG},
+    "account.tokens": {FD, ES, MG},
 }
 
 # (method, route name, the object the URL is about, payload, status for FD, ES, MG)
@@ -87,6 +91,8 @@ API = [
     ("get", "client-clearances", "client", None, 200, 200, 200),
     ("post", "client-clearances", "client", CLEARANCE, 201, 403, 201),
     ("get", "api-clearance-document", "clearance", None, 200, 200, 200),
+    ("get", "api-client-export", "client", None, 403, 403, 200),
+    ("post", "api-client-erase", "client", {"confirm": "Ana Lopez"}, 403, 403, 200),
     ("get", "staff-list", None, None, 403, 403, 200),
     ("post", "staff-list", None, NEW_STAFF, 403, 403, 201),
     ("get", "staff-detail", "staff", None, 403, 403, 200),
@@ -118,11 +124,16 @@ PAGES = [
     ("clients:screening", "client", 200, 200, 200),
     ("clients:clearance", "client", 200, 403, 200),
     ("clients:clearance-document", "clearance", 200, 200, 200),
+    ("sessions:client-erase", "client", 403, 403, 200),
+    ("clients:access-log", None, 403, 403, 200),
     ("sessions:reminders", None, 403, 403, 200),
     ("sessions:reminder-preview", "reminder", 403, 403, 200),
     ("sessions:maintenance-due", None, 200, 200, 200),
     ("sessions:client-activity", None, 200, 403, 200),
     ("admin:index", None, 403, 403, 200),
+    ("password-change", None, 200, 200, 200),
+    ("account-tokens", None, 200, 200, 200),
+    ("logins", None, 403, 403, 200),
 ]
 
 ROLES = (FD, ES, MG)

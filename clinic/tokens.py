@@ -1,0 +1,111 @@
+"""API tokens (issue 12, item 3): django-rest-knox tokens that expire, end when their
+owner's password changes, and can be revoked by their owner or a manager.
+
+``POST /api/auth/token/`` answers ``{"token": ..., "expiry": ...}``; requests then send
+``Authorization: Token <token>``. Only a hash of each token is stored. Every write goes
+through the services below; pages and API views call them.
+"""
+
+import logging
+
+from django.db.models import Count
+from django.db.models.signals import post_save, pre_save
+from django.dispatch import receiver
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
+from knox.auth import TokenAuthentication
+from knox.models import AuthToken
+from rest_framework import exceptions
+
+from clinic.models import User
+
+logger = logging.getLogger("clinic.tokens")
+
+
+class ExpiringTokenAuthentication(TokenAuthentication):
+    """knox's authentication (expired tokens are refused and deleted), but a header that
+    is not UTF-8 is a 401 like any other bad token, not a 500."""
+
+    def authenticate_credentials(self, token):
+        try:
+            token.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise exceptions.AuthenticationFailed(_("Invalid token.")) from exc
+        return super().authenticate_credentials(token)
+
+
+class ExpiringTokenScheme(OpenApiAuthenticationExtension):
+    """The schema's word for it: ``Authorization: Token <token>``, as before knox."""
+
+    target_class = ExpiringTokenAuthentication
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return build_bearer_security_scheme_object(
+            header_name="Authorization", token_prefix=self.target.authenticate_header(None)
+        )
+
+
+def token_issue(*, user) -> tuple[AuthToken, str]:
+    """A new token for ``user``, expiring after ``API_TOKEN_TTL_HOURS``; the caller shows
+    the returned string once (it is not stored)."""
+    return AuthToken.objects.create(user=user)
+
+
+def tokens_active(*, user, at=None):
+    """``user``'s tokens that still work, newest first."""
+    at = at or timezone.now()
+    return AuthToken.objects.filter(user=user, expiry__gt=at).order_by("-created")
+
+
+def token_revoke(*, user, digest: str, by) -> bool:
+    """Revoke one of ``user``'s tokens; False if there was no such token."""
+    deleted, _ = AuthToken.objects.filter(user=user, digest=digest).delete()
+    if deleted:
+        logger.info("%s revoked a token of %s", by, user)
+    return bool(deleted)
+
+
+def tokens_revoke_all(*, user, by) -> int:
+    """Revoke every token of ``user``; returns how many."""
+    deleted, _ = AuthToken.objects.filter(user=user).delete()
+    if deleted:
+        logger.info("%s revoked all %d tokens of %s", by, deleted, user)
+    return deleted
+
+
+def tokens_per_staff(*, at=None) -> dict[int, int]:
+    """How many working tokens each member of staff holds (one query)."""
+    at = at or timezone.now()
+    rows = (
+        AuthToken.objects.filter(expiry__gt=at)
+        .values("user_id")
+        .annotate(count=Count("digest"))
+        .values_list("user_id", "count")
+    )
+    return dict(rows)
+
+
+# A password change, by any path that saves the user (the admin, the "Change password"
+# page, set_password() and save(), a new hash assigned), ends every token of that user:
+# a token handed out under the old password is no proof of knowing the new one.
+
+
+@receiver(pre_save, sender=User)
+def _note_password_change(sender, instance, update_fields=None, raw=False, **kwargs):
+    if raw or instance.pk is None:
+        return
+    if update_fields is not None and "password" not in update_fields:
+        return  # e.g. the last_login update on every log-in: no query
+    stored = sender.objects.filter(pk=instance.pk).values_list("password", flat=True).first()
+    instance._password_changed = stored is not None and stored != instance.password
+
+
+@receiver(post_save, sender=User)
+def _end_tokens_on_password_change(sender, instance, raw=False, **kwargs):
+    if raw or not getattr(instance, "_password_changed", False):
+        return
+    instance._password_changed = False
+    tokens_revoke_all(user=instance, by="password change")
