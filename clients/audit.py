@@ -278,8 +278,8 @@ def register_models() -> None:
 
 def _remember_instance(sender, instance, **kwargs):
     """auditlog's ``pre_log``: the instance about to be logged (same call, same thread)."""
-    if sender._meta.app_label == "clients" and sender._meta.model_name in _MODEL_WHAT:
-        _logged_instance.set(instance)
+    ours = sender._meta.app_label == "clients" and sender._meta.model_name in _MODEL_WHAT
+    _logged_instance.set(instance if ours else None)
 
 
 def _fill_change_row(sender, instance, **kwargs):
@@ -287,6 +287,9 @@ def _fill_change_row(sender, instance, **kwargs):
     logged = _logged_instance.get()
     if instance.pk is not None or logged is None or instance.additional_data:
         return
+    same_model = instance.content_type.model_class() is type(logged)
+    if not same_model or str(instance.object_pk) != str(logged.pk):
+        return  # a row about something else (the instance logged wrote no row)
     _logged_instance.set(None)
     request = current_request()
     model_name = type(logged)._meta.model_name
