@@ -9,6 +9,9 @@ from clients.models import Clearance, Client, Screening
 class ClientAdmin(SimpleHistoryAdmin):
     list_display = ("last_name", "first_name", "email", "phone", "date_of_birth")
     search_fields = ("first_name", "last_name", "email", "phone")
+    # Set by what the client or the clinic did (unsubscribe, links revoked, erasure), each
+    # through its own service; read here, never typed in.
+    readonly_fields = ("unsubscribed_at", "links_revoked_at", "erased_at", "erased_by")
 
 
 @admin.register(Screening)

@@ -135,8 +135,11 @@ def clearance_document_response(clearance: Clearance) -> FileResponse:
         raise Http404("This clearance's document is missing from storage.") from exc
     # Served: a read of the letter, by whoever asks in the current request (page or API).
     audit.record_access(client=clearance.client_id, what="clearance_letter", obj=clearance)
+    # A download, never shown inline: a letter is opened by the reader's own program, not
+    # run as a page of this site (nosniff comes from SECURE_CONTENT_TYPE_NOSNIFF).
     return FileResponse(
         document,
+        as_attachment=True,
         content_type=clearance.document_content_type,
         filename=f"clearance-{clearance.pk}.{clearance.document.name.rsplit('.', 1)[-1]}",
     )

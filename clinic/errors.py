@@ -5,8 +5,10 @@ a 400 or 409 naming the field or the clash, with the same message.
 """
 
 import logging
+import sys
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.views import defaults
 from rest_framework import status
@@ -24,6 +26,21 @@ SERVER_ERROR_MESSAGE = (
     "Something went wrong on our side and nothing was changed. Please try again; "
     "if it keeps happening, tell the clinic's manager."
 )
+DATABASE_UNAVAILABLE_MESSAGE = (
+    "The clinic's database is unavailable for a moment. Please try again; sent again with "
+    "the same Idempotency-Key, a request is never done twice."
+)
+# What a 503 tells a client (Retry-After) to wait before trying again.
+RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable(error: BaseException | None) -> bool:
+    """The database went away under the request: its connection was ended (a restart, a
+    fail-over, an administrator), it cannot be reached, or it gave up on the query. The
+    request may be tried again; it is not a bug, so it answers 503, not 500. The
+    connection is dropped at the end of the request and the next one opens a new one
+    (``CONN_HEALTH_CHECKS`` in the settings)."""
+    return isinstance(error, (OperationalError, InterfaceError))
 
 
 class DomainError(Exception):
@@ -59,9 +76,22 @@ def api_exception_handler(exc, context):
     response = exception_handler(exc, context)
     if response is not None:
         return response
+    request = context.get("request")
+    if database_unavailable(exc):
+        logger.warning(
+            "The database is unavailable answering %s %s: %r",
+            getattr(request, "method", "?"),
+            getattr(request, "path", "?"),
+            exc,
+        )
+        # A 5xx, so clinic.idempotency rolls back whatever the request had begun.
+        return Response(
+            {"detail": DATABASE_UNAVAILABLE_MESSAGE},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     # A bug, not bad input: log it with its traceback and answer JSON, as every other
     # API error is. clinic.idempotency rolls back a write that answers 500.
-    request = context.get("request")
     logger.error(
         "Unexpected error answering %s %s",
         getattr(request, "method", "?"),
@@ -99,6 +129,19 @@ def not_found(request, exception=None):
 
 
 def server_error(request):
+    # Django calls this while it handles the error, which is the one in hand here (an
+    # error in a middleware, or in a page's view; the API's own go through the handler
+    # above).
+    if database_unavailable(sys.exception()):
+        if is_api_request(request):
+            return JsonResponse(
+                {"detail": DATABASE_UNAVAILABLE_MESSAGE},
+                status=503,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+        response = pages.database_unavailable(request)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     if is_api_request(request):
         return JsonResponse({"detail": SERVER_ERROR_MESSAGE}, status=500)
     return pages.server_error(request)

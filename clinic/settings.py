@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "phonenumber_field",
     # The access log of health data (issue 12, clients.audit).
     "auditlog",
+    "csp",
     "clients",
     "protocols",
     "sessions_app",
@@ -59,6 +60,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Issue 12, item 6: nothing dynamic is cached; one script and style policy for every page.
+    "clinic.headers.NoStoreMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -275,6 +279,24 @@ if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
 _site_origin = "/".join(SITE_URL.split("/", 3)[:3])
 if _site_origin not in CSRF_TRUSTED_ORIGINS:
     CSRF_TRUSTED_ORIGINS.append(_site_origin)
+# Content-Security-Policy (django-csp): scripts, styles, images and fonts only from this
+# site; no inline script or style, no plugins, no framing by other sites, forms post here.
+# The email preview's frame and the API docs widen it on their own views.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 # DEBUG error pages hide the passwords inside URLs (DATABASE_URL, REDIS_URL, ...).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "clinic.error_reports.CredentialsInUrlsFilter"
 

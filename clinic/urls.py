@@ -1,12 +1,12 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.permissions import AllowAny
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import DefaultRouter
 
 from clients.api import ClearanceDocumentView, ClientViewSet
-from clinic import account_views, api_auth, health, views
+from clinic import account_views, api_auth, api_docs, health, views
 from clinic.api import StaffViewSet
 from protocols.api import ProtocolViewSet
 from sessions_app.api import (
@@ -53,12 +53,11 @@ api_urlpatterns = [
     ),
     path("clients/<int:pk>/export/", ClientExportAPIView.as_view(), name="api-client-export"),
     path("clients/<int:pk>/erase/", ClientEraseAPIView.as_view(), name="api-client-erase"),
-    path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="schema"),
+    # For staff only (issue 12): the schema names every field of the clinic's health data.
     path(
-        "docs/",
-        SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[AllowAny]),
-        name="api-docs",
+        "schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="schema"
     ),
+    path("docs/", api_docs.ApiDocsView.as_view(url_name="schema"), name="api-docs"),
     path("", include(router.urls)),
 ]
 

@@ -23,3 +23,8 @@ def page_not_found(request, exception=None):
 
 def server_error(request):
     return render(request, "500.html", status=500)
+
+
+def database_unavailable(request):
+    """The 503 page (clinic.errors): like 500.html, it asks nothing of the database."""
+    return render(request, "503.html", status=503)

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from csp.decorators import csp
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import Count
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.generic import ListView, TemplateView
 
 from clients.models import Client
@@ -219,12 +223,7 @@ class ReminderPreviewView(RoleRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        reminder = get_object_or_404(
-            Reminder.objects.select_related("client", "session__esthetician", "plan"),
-            pk=self.kwargs["pk"],
-        )
-        message = reminder_message(reminder)
-        html = next((a.content for a in message.alternatives if a.mimetype == "text/html"), "")
+        reminder, message = _rendered(self.kwargs["pk"])
         attachments = []
         for attachment in message.attachments:
             content = attachment.content
@@ -242,11 +241,42 @@ class ReminderPreviewView(RoleRequiredMixin, TemplateView):
         context.update(
             reminder=reminder,
             message=message,
-            html=html,
             attachments=attachments,
             list_url=reverse("sessions:reminders"),
         )
         return context
+
+
+def _rendered(pk: int):
+    reminder = get_object_or_404(
+        Reminder.objects.select_related("client", "session__esthetician", "plan"), pk=pk
+    )
+    return reminder, reminder_message(reminder)
+
+
+# The email's own HTML, for the preview's frame: it carries inline styles as email must, so
+# it gets a policy of its own (styles only; no script, no fetch) and may be framed here only.
+@method_decorator(xframe_options_sameorigin, name="dispatch")
+@method_decorator(
+    csp(
+        {
+            "default-src": ["'none'"],
+            "style-src": ["'unsafe-inline'"],
+            "img-src": ["'self'", "data:"],
+            "frame-ancestors": ["'self'"],
+        }
+    ),
+    name="dispatch",
+)
+class ReminderPreviewHtmlView(RoleRequiredMixin, View):
+    """The HTML version of one email, exactly as the dispatcher builds it."""
+
+    permission = "reminders.view"
+
+    def get(self, request, pk):
+        _, message = _rendered(pk)
+        html = next((a.content for a in message.alternatives if a.mimetype == "text/html"), "")
+        return HttpResponse(html, content_type="text/html; charset=utf-8")
 
 
 class MaintenanceDueView(RoleRequiredMixin, ListView):

@@ -26,6 +26,11 @@ urlpatterns = [
         name="reminder-preview",
     ),
     path(
+        "reminders/<int:pk>/preview/html/",
+        reminder_views.ReminderPreviewHtmlView.as_view(),
+        name="reminder-preview-html",
+    ),
+    path(
         "reminders/resend-failed/",
         reminder_views.ReminderResendFailedView.as_view(),
         name="reminders-resend-failed",

@@ -18,7 +18,8 @@ def test_openapi_schema_generates_without_warnings(tmp_path):
 
 
 @pytest.fixture
-def openapi(api):
+def openapi(api, front_desk):
+    api.force_authenticate(front_desk)
     return api.get("/api/schema/", {"format": "json"}).json()
 
 

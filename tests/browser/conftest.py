@@ -53,21 +53,39 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
+def csp_violation(message) -> bool:
+    """Chromium reports each thing the Content-Security-Policy refused on the console."""
+    return "Content Security Policy" in message.text
+
+
 class Visit:
-    """A page object: go somewhere or do something, then check the page it lands on."""
+    """A page object: go somewhere or do something, then check the page it lands on:
+    axe, and nothing the page asked for refused by the Content-Security-Policy."""
 
     def __init__(self, page, base_url: str):
         self.page = page
         self.base = base_url
+        self.refused: list[str] = []
+        page.on("console", lambda m: csp_violation(m) and self.refused.append(m.text))
+
+    def check(self) -> None:
+        refused, self.refused[:] = list(self.refused), []
+        assert not refused, f"{self.page.url}: the page broke its policy: {refused}"
+        check_accessibility(self.page)
+        # axe-core itself applies inline styles while it measures some pages (the policy
+        # refuses them, as it should): what it caused is the tool's, not the page's. A
+        # round trip delivers every console message it raised before they are dropped.
+        self.page.evaluate("0")
+        self.refused.clear()
 
     def go(self, path: str):
         response = self.page.goto(self.base + path)
-        check_accessibility(self.page)
+        self.check()
         return response
 
     def landed(self, name: str | None = None):
         self.page.wait_for_load_state()
-        check_accessibility(self.page)
+        self.check()
         if name:
             shot(self.page, name)
 

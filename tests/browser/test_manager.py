@@ -125,6 +125,9 @@ def test_manager_sets_up_the_clinic_and_watches_reminders(visit, page):
     page.get_by_role("link", name="Preview the booking confirmation email to Ava Nguyen").click()
     visit.landed("manager-reminder-preview")
     expect(page.locator("iframe")).to_have_count(1)
+    # The email itself, in its frame under its own policy (inline styles as email has).
+    email = page.frame_locator("iframe")
+    expect(email.get_by_text("Dear Ava,").first).to_be_visible()
     expect(page.get_by_role("heading", name="Attachment: sessions.ics")).to_be_visible()
 
     # Resend the failed one.

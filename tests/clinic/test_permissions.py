@@ -247,8 +247,16 @@ def test_anonymous_may_ask_for_a_token(front_desk):
     assert response.status_code == 200
 
 
-def test_anonymous_may_read_the_api_schema():
-    assert APIClient().get(reverse("schema")).status_code == 200
+def test_api_schema_and_docs_are_for_staff_only(client, api_as, page_as):
+    # The schema names every field of the health data: 401 to anyone not logged in, and
+    # the docs page sends them to log in.
+    assert APIClient().get(reverse("schema")).status_code == 401
+    docs = client.get(reverse("api-docs"))
+    assert docs.status_code == 302
+    assert docs["Location"].startswith(reverse("login"))
+    for role in (FD, ES, MG):
+        assert api_as(role).get(reverse("schema")).status_code == 200
+        assert page_as(role).get(reverse("api-docs")).status_code == 200
 
 
 @pytest.mark.parametrize("name", ["room-detail", "device-detail"])

@@ -12,6 +12,7 @@ from django.conf import settings as django_settings
 
 from clinic.roles import Role
 from tests.factories import ClientFactory, DeviceFactory, RoomFactory, UserFactory
+from tests.production.helpers import http
 from tests.sessions_app.helpers import full_week, screen
 from tests.sessions_app.test_reminders_worker import (
     REDIS_URL,
@@ -65,7 +66,8 @@ def clinic_day(transactional_db):
     full_week(esthetician)
     clients = [ClientFactory(email=f"client{i}@example.com", first_name=f"C{i}") for i in range(8)]
     for client in clients:
-        screen(client)
+        # Recorded by the esthetician: a new user each would hash a password (PBKDF2).
+        screen(client, recorded_by=esthetician)
     return {
         "esthetician": esthetician,
         "room": RoomFactory(name="Willow room"),
@@ -83,3 +85,12 @@ def booking(clinic_day: dict, client, start) -> dict:
         "device": clinic_day["device"].pk,
         "start": start.isoformat(),
     }
+
+
+def desk_token(base: str) -> dict[str, str]:
+    """The front desk's API token from the gunicorn at ``base``, as request headers."""
+    got = http(
+        "POST", f"{base}/api/auth/token/", body={"username": "desk", "password": STAFF_PASSWORD}
+    )
+    assert got.status == 200, got.body
+    return {"Authorization": f"Token {got.json()['token']}"}

@@ -15,9 +15,11 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from datetime import timedelta
+from http.cookiejar import CookieJar
 from pathlib import Path
 
 import redis
@@ -66,19 +68,62 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(_NoRedirects)
 
 
-def http(method: str, url: str, *, body=None, headers=None, timeout: float = 30) -> Answer:
-    """One request; redirects are answers, not followed."""
+def http(
+    method: str,
+    url: str,
+    *,
+    body=None,
+    form: dict | None = None,
+    headers=None,
+    timeout: float = 30,
+    opener: urllib.request.OpenerDirector | None = None,
+) -> Answer:
+    """One request, ``body`` as JSON or ``form`` as a form post; redirects are answers,
+    not followed. ``opener``: one that keeps cookies (``StaffBrowser``)."""
     data = None
     headers = dict(headers or {})
     if body is not None:
         data = json.dumps(body).encode()
         headers["Content-Type"] = "application/json"
+    elif form is not None:
+        data = urllib.parse.urlencode(form, doseq=True).encode()
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
     request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310
     try:
-        with _opener.open(request, timeout=timeout) as response:
+        with (opener or _opener).open(request, timeout=timeout) as response:
             return Answer(response.status, dict(response.headers), response.read())
     except urllib.error.HTTPError as error:
         return Answer(error.code, dict(error.headers), error.read())
+
+
+class StaffBrowser:
+    """A member of staff's browser without JavaScript: it keeps its cookies (session,
+    CSRF) and sends the CSRF token with each form, as the page's hidden field would."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.cookies = CookieJar()
+        self.opener = urllib.request.build_opener(
+            _NoRedirects, urllib.request.HTTPCookieProcessor(self.cookies)
+        )
+
+    def get(self, path: str, **kwargs) -> Answer:
+        return http("GET", self.base + path, opener=self.opener, **kwargs)
+
+    def post(self, path: str, form: dict, **kwargs) -> Answer:
+        token = self.cookie("csrftoken")
+        assert token, "GET a page with a form first: it sets the CSRF cookie"
+        form = {**form, "csrfmiddlewaretoken": token}
+        return http("POST", self.base + path, form=form, opener=self.opener, **kwargs)
+
+    def cookie(self, name: str) -> str | None:
+        return next((c.value for c in self.cookies if c.name == name), None)
+
+    def log_in(self, username: str, password: str) -> None:
+        assert self.get("/accounts/login/").status == 200
+        answer = self.post("/accounts/login/", {"username": username, "password": password})
+        assert answer.status == 302, answer.body.decode(errors="replace")
+        assert self.cookie("sessionid")
 
 
 def answers(url: str) -> bool:
@@ -130,6 +175,12 @@ class PrivateRedis:
     def __init__(self, tmp: Path) -> None:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._tmp = tmp
+        self.start()
+
+    def start(self) -> None:
+        """Start (again, after ``stop()``) on the same port, with no data (nothing saved)."""
+        tmp = self._tmp
         self.service = Service(
             [
                 "redis-server",
@@ -175,10 +226,17 @@ class PrivateRedis:
 
 def gunicorn_command() -> list[str]:
     """The ``web:`` line of Procfile.prod, with this venv's gunicorn."""
-    line = procfile_line("web")
-    args = line.split()
-    assert args[0] == ".venv/bin/gunicorn", line
-    return [str(BIN / "gunicorn"), *args[1:]]
+    return procfile_command("web")
+
+
+def procfile_command(name: str) -> list[str]:
+    """A line of Procfile.prod (with no ``${...}`` in it) as arguments, with this venv's
+    program."""
+    line = procfile_line(name)
+    program, *args = line.split()
+    assert program.startswith(".venv/bin/"), line
+    assert "$" not in line, line
+    return [str(BIN / program.removeprefix(".venv/bin/")), *args]
 
 
 def procfile_line(name: str) -> str:
