@@ -61,3 +61,17 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.user_id})"
+
+
+class DemoData(models.Model):
+    """Present when ``seed_demo`` filled this database: it is a demo, and running the
+    command again is safe. A database with staff or clients and no such row holds a
+    clinic's real data, which ``seed_demo`` refuses to mix demo data into unless told to."""
+
+    seeded_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "demo data"
+
+    def __str__(self) -> str:
+        return f"Demo data seeded {self.seeded_at:%Y-%m-%d %H:%M}"

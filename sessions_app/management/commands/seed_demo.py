@@ -1,17 +1,21 @@
 """Demo data for a first run: one user per role, ~30 clients in every screening state,
-rooms and devices. Safe to run again: what exists is left as it is."""
+rooms and devices. Safe to run again: what exists is left as it is.
+
+Guarded (issue 12, item 7): it refuses a database that holds a clinic's real data (staff
+or clients it did not put there) unless given ``--allow-real-data``, and it never changes
+an existing account: its password, name, role and whether it is active stay as they are."""
 
 from datetime import date, time, timedelta
 from decimal import Decimal
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
 from clients import services as client_services
 from clients.models import Client
 from clinic.clinic_time import local_datetime, localdate, plus
-from clinic.models import User
+from clinic.models import DemoData, User
 from clinic.roles import Role
 from protocols.models import Plan
 from protocols.rules import age_on, spread_evenly, window_days
@@ -101,11 +105,41 @@ CLIENTS = [
 ]
 
 
+def real_data() -> str:
+    """What the database holds that seed_demo would be mixed into, in words ("" if empty)."""
+    staff, clients = User.objects.count(), Client.objects.count()
+    found = [
+        f"{count} {noun}{'s' if count != 1 else ''}"
+        for count, noun in ((staff, "staff account"), (clients, "client"))
+        if count
+    ]
+    return " and ".join(found)
+
+
 class Command(BaseCommand):
     help = "Load demo staff, clients, rooms and devices (idempotent)."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--allow-real-data",
+            action="store_true",
+            help="Add the demo data even though this database holds staff or clients that "
+            "seed_demo did not create. Existing accounts are still never changed.",
+        )
+
     @transaction.atomic
     def handle(self, *args, **options):
+        if not DemoData.objects.exists():
+            real = real_data()
+            if real and not options["allow_real_data"]:
+                raise CommandError(
+                    f"This database already holds {real}, not made by seed_demo. It looks like "
+                    "a clinic's real data, so no demo clients, staff or sessions were added. "
+                    "Point DATABASE_URL at an empty database for a demo, or run "
+                    "`manage.py seed_demo --allow-real-data` if you mean to mix them in."
+                )
+            DemoData.objects.create(seeded_at=timezone.now())
+        self.kept: list[str] = []
         staff = {
             username: self._staff(username, first, last, role)
             for username, first, last, role in STAFF
@@ -126,20 +160,25 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for username, _first, _last, role in STAFF:
-            self.stdout.write(f"  {username:<14} {role.label}")
+            kept = " (its own password, not this one: left as it is)" * (username in self.kept)
+            self.stdout.write(f"  {username:<14} {role.label}{kept}")
 
     def _staff(self, username, first, last, role) -> User:
-        user, _ = User.objects.get_or_create(
+        """The demo account, made once. One that exists (the demo's own from an earlier
+        run, or a real account by that name) is never changed, its password least of all."""
+        user = User.objects.filter(username=username).first()
+        if user is not None:
+            if not user.check_password(DEMO_PASSWORD):
+                self.kept.append(username)
+            return user
+        user = User(
             username=username,
-            defaults={
-                "first_name": first,
-                "last_name": last,
-                "role": role,
-                "email": f"{username}@example.com",
-            },
+            first_name=first,
+            last_name=last,
+            role=role,
+            email=f"{username}@example.com",
         )
         user.set_password(DEMO_PASSWORD)
-        user.is_active = True
         user.save()
         return user
 
