@@ -62,7 +62,7 @@ def load(n_clients: int) -> tuple[User, list[Room], list[Device]]:
             for d in range(7)
         )
     rooms = [Room.objects.create(name=f"Room {i}") for i in range(4)]
-    devices = [Device.objects.create(name="Dev", serial_number=f"SN{i}") for i in range(4)]
+    devices = [Device.objects.create(name=f"Dev {i}", serial_number=f"SN{i}") for i in range(4)]
     clients = Client.objects.bulk_create(
         Client(
             first_name=f"First{i}",

@@ -3,7 +3,7 @@ import logging
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -16,6 +16,7 @@ from clients.serializers import (
     ClearanceInputSerializer,
     ClearanceSerializer,
     ClientSerializer,
+    DuplicateClientSerializer,
     EligibilitySerializer,
     ScreeningInputSerializer,
     ScreeningSerializer,
@@ -25,6 +26,20 @@ from clinic.parsers import JSONParser
 logger = logging.getLogger(__name__)
 
 
+@extend_schema_view(
+    create=extend_schema(
+        responses={
+            201: ClientSerializer,
+            400: OpenApiResponse(description="a field is missing or not valid (named)"),
+            409: OpenApiResponse(
+                DuplicateClientSerializer,
+                description="a client with the same email, or the same name and date of "
+                "birth, is already on file: see `duplicates`; send their ids in "
+                "`confirm_duplicate_of` to register another client anyway",
+            ),
+        }
+    )
+)
 class ClientViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,

@@ -64,29 +64,34 @@ def unanswered_message(answer_field: str) -> str:
     return f"Answer the question about {label}: yes or no. A missing answer is never read as No."
 
 
+# Staff read these (pages, the API, refusals), so they speak of the client in the third
+# person (issue 13); a client never sees them.
 REASONS: dict[Condition, str] = {
     Condition.PACEMAKER: (
-        "You have a cardiac pacemaker. Microcurrent can interfere with it, so we cannot treat you."
+        "The client has a cardiac pacemaker. Microcurrent can interfere with it, so the "
+        "client cannot be treated."
     ),
     Condition.PREGNANCY: (
-        "You are pregnant. Microcurrent is not used during pregnancy, so we cannot treat you."
+        "The client is pregnant. Microcurrent is not used during pregnancy, so the client "
+        "cannot be treated."
     ),
     Condition.NEUROLOGICAL_DISORDER: (
-        "You have a neurological disorder such as epilepsy. "
-        "We need a doctor's clearance before we can treat you."
+        "The client has a neurological disorder such as epilepsy. A doctor's clearance is "
+        "needed before treatment."
     ),
     Condition.RECENT_SURGERY: (
-        "You have had surgery recently. We need a doctor's clearance before we can treat you."
+        "The client has had surgery recently. A doctor's clearance is needed before treatment."
     ),
     Condition.CANCER_TREATMENT: (
-        "You are having or recently had cancer treatment. "
-        "We need a doctor's clearance before we can treat you."
+        "The client is having or recently had cancer treatment. A doctor's clearance is "
+        "needed before treatment."
     ),
     Condition.IMPLANTED_DEFIBRILLATOR: (
-        "You have an implanted defibrillator. We need a doctor's clearance before we can treat you."
+        "The client has an implanted defibrillator. A doctor's clearance is needed before "
+        "treatment."
     ),
 }
-ELIGIBLE_REASON = "No contraindications were reported. You may be treated."
+ELIGIBLE_REASON = "No contraindications were reported: the client may be treated."
 CLEARED_REASON = "{label}: cleared by {physician}, valid until {expires}."
 
 

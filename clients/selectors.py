@@ -211,3 +211,49 @@ def client_changes(*, client: Client, limit: int = 20) -> list[ClientChange]:
             )
         )
     return changes
+
+
+# Why a client on file may be the one being registered (issue 13, "No duplicates by
+# accident"), in words for the page; the API answers the codes.
+SAME_EMAIL = "email"
+SAME_NAME_AND_BIRTH = "name_and_date_of_birth"
+MATCH_LABELS = {SAME_EMAIL: "same email", SAME_NAME_AND_BIRTH: "same name and date of birth"}
+
+
+@dataclass(frozen=True)
+class PossibleDuplicate:
+    client: Client
+    matched_on: list[str]  # SAME_EMAIL, SAME_NAME_AND_BIRTH
+
+    @property
+    def matched_labels(self) -> list[str]:
+        return [MATCH_LABELS[code] for code in self.matched_on]
+
+
+def client_duplicates(
+    *, email: str = "", first_name: str = "", last_name: str = "", date_of_birth=None
+) -> list[PossibleDuplicate]:
+    """Clients on file who may be this person: the same email, or the same first and last
+    name and date of birth, whatever the case or the spaces around them. An erased
+    client has no details left to match."""
+    email, first, last = (value.strip() for value in (email or "", first_name, last_name))
+    same_email = Q(email__iexact=email) if email else Q(pk__in=[])
+    same_person = (
+        Q(first_name__iexact=first, last_name__iexact=last, date_of_birth=date_of_birth)
+        if first and last and date_of_birth
+        else Q(pk__in=[])
+    )
+    found = Client.objects.filter(same_email | same_person, erased_at__isnull=True).order_by("pk")
+    duplicates = []
+    for client in found:
+        matched = []
+        if email and client.email.lower() == email.lower():
+            matched.append(SAME_EMAIL)
+        if (client.first_name.lower(), client.last_name.lower(), client.date_of_birth) == (
+            first.lower(),
+            last.lower(),
+            date_of_birth,
+        ):
+            matched.append(SAME_NAME_AND_BIRTH)
+        duplicates.append(PossibleDuplicate(client=client, matched_on=matched))
+    return duplicates

@@ -9,10 +9,22 @@ from clients.rules import (
     Outcome,
     unanswered_message,
 )
+from clients.selectors import SAME_EMAIL, SAME_NAME_AND_BIRTH
 from clinic.dates import validate_calendar_date
 
 
 class ClientSerializer(serializers.ModelSerializer):
+    confirm_duplicate_of = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        write_only=True,
+        required=False,
+        help_text="Registering only. A client with the same email (any case), or the same "
+        "name (any case) and date of birth, is answered 409 with the `duplicates` on file. "
+        "To register another client anyway, send the same body again with the ids of every "
+        "one of those `duplicates` here. A client registered since (a double submit) is "
+        "asked about again.",
+    )
+
     class Meta:
         model = Client
         fields = [
@@ -25,8 +37,27 @@ class ClientSerializer(serializers.ModelSerializer):
             "notes",
             "created_at",
             "updated_at",
+            "confirm_duplicate_of",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
+
+
+class PossibleDuplicateSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    email = serializers.EmailField()
+    date_of_birth = serializers.DateField()
+    matched_on = serializers.ListField(
+        child=serializers.ChoiceField(choices=[SAME_EMAIL, SAME_NAME_AND_BIRTH])
+    )
+
+
+class DuplicateClientSerializer(serializers.Serializer):
+    """The 409 of a registration that may be a client already on file."""
+
+    detail = serializers.CharField()
+    duplicates = PossibleDuplicateSerializer(many=True)
 
 
 class StrictBooleanField(serializers.BooleanField):

@@ -9,7 +9,7 @@ import filetype
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from clients.models import (
@@ -27,6 +27,7 @@ from clients.rules import (
     Condition,
     screening_outcome,
 )
+from clients.selectors import PossibleDuplicate, client_duplicates
 from clinic.clinic_time import localdate
 from clinic.errors import Conflict, RuleViolation
 
@@ -49,9 +50,77 @@ def client_check_not_erased(client: Client) -> None:
         )
 
 
-def client_create(*, by, **fields) -> Client:
+class DuplicateClient(Conflict):
+    """The client being registered may already be on file (409): the same email, or the
+    same name and date of birth. ``duplicates`` names each one; registering another
+    anyway takes ``confirm_duplicate_of`` with every one of their ids."""
+
+    def __init__(self, duplicates: list[PossibleDuplicate]):
+        shown = "; ".join(
+            f"{d.client.full_name}, born {d.client.date_of_birth:%b %-d, %Y} "
+            f"({' and '.join(d.matched_labels)})"
+            for d in duplicates
+        )
+        one = len(duplicates) == 1
+        super().__init__(
+            f"{'A client' if one else 'Clients'} with the same email, or the same name and "
+            f"date of birth, {'is' if one else 'are'} already registered: {shown}. Open "
+            f"{'that record' if one else 'those records'}, or register a new client anyway.",
+            field="confirm_duplicate_of",
+        )
+        self.duplicates = duplicates
+
+    def as_dict(self) -> dict:
+        return {
+            "detail": self.message,
+            "duplicates": [
+                {
+                    "id": d.client.pk,
+                    "first_name": d.client.first_name,
+                    "last_name": d.client.last_name,
+                    "email": d.client.email,
+                    "date_of_birth": d.client.date_of_birth.isoformat(),
+                    "matched_on": d.matched_on,
+                }
+                for d in self.duplicates
+            ],
+        }
+
+
+# Registrations wait for one another (a PostgreSQL advisory lock held to the end of the
+# transaction), so two submits of one form cannot both find "no duplicate" and both
+# register. Registering is rare: one lock for all of them is simple and never deadlocks.
+# On SQLite every write transaction already takes the database's write lock when it
+# begins (``transaction_mode: IMMEDIATE`` in the settings).
+REGISTRATION_LOCK = 0x636C_6965_6E74  # "client"
+
+
+def _registration_lock() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REGISTRATION_LOCK])
+
+
+@transaction.atomic
+def client_create(*, by, confirm_duplicate_of: Iterable[int] = (), **fields) -> Client:
+    """Register a client, unless one with the same email (any case), or the same name
+    (any case) and date of birth, is already on file: then ``DuplicateClient`` names
+    them (issue 13), and only ``confirm_duplicate_of`` listing every one of them
+    registers another. A confirmation covers the clients it was shown: a client
+    registered since (a double submit of the confirmation) is asked about again, so
+    no submit twice ever makes two."""
     client = Client(**{k: v for k, v in fields.items() if k in CLIENT_FIELDS})
     client.full_clean()
+    _registration_lock()
+    duplicates = client_duplicates(
+        email=client.email,
+        first_name=client.first_name,
+        last_name=client.last_name,
+        date_of_birth=client.date_of_birth,
+    )
+    confirmed = set(confirm_duplicate_of or ())
+    if any(d.client.pk not in confirmed for d in duplicates):
+        raise DuplicateClient(duplicates)
     client._history_user = by
     client.save()
     return client

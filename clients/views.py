@@ -78,7 +78,17 @@ class ClientCreateView(RoleRequiredMixin, FormView):
 
     def form_valid(self, form):
         try:
-            client = services.client_create(by=self.request.user, **form.cleaned_data)
+            client = services.client_create(
+                by=self.request.user,
+                confirm_duplicate_of=self._confirmed(),
+                **form.cleaned_data,
+            )
+        except services.DuplicateClient as found:
+            # Show who is on file and ask (issue 13); "Register anyway" posts the form
+            # again with their ids. Nothing is an error in what was typed.
+            context = self.get_context_data(form=form, duplicates=found.duplicates)
+            context["confirm_ids"] = ",".join(str(d.client.pk) for d in found.duplicates)
+            return self.render_to_response(context)
         except ValidationError as error:
             form_add_error(form, error)
             return self.form_invalid(form)
@@ -86,6 +96,12 @@ class ClientCreateView(RoleRequiredMixin, FormView):
             self.request, f"{client.full_name} is registered. Next, screen them for treatment."
         )
         return redirect("clients:screening", pk=client.pk)
+
+    def _confirmed(self) -> list[int]:
+        """The clients on file the person saw and still registers another beside: the
+        value of the "Register a new client anyway" button (none for the main button)."""
+        raw = self.request.POST.get("confirm_duplicate_of", "")
+        return [int(part) for part in raw.split(",") if part.strip().isdigit()]
 
 
 class ClientUpdateView(ClientMixin, FormView):

@@ -4,6 +4,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 
+from clinic.roles import role_refusal
 from clinic.throttles import throttle_anonymous
 
 
@@ -45,5 +46,10 @@ class RoleRequiredMixin(LoginRequiredMixin):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         if not request.user.can(self.permission):
-            raise PermissionDenied(f"Your role may not do this ({self.permission}).")
+            raise PermissionDenied(refusal(request.user, self.permission))
         return super().dispatch(request, *args, **kwargs)
+
+
+def refusal(user, permission: str) -> str:
+    """What ``user``'s role may not do, in words (the 403 page shows it once)."""
+    return role_refusal(user.get_role_display(), permission)

@@ -42,6 +42,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "sessions.cancel": frozenset({FD, ES, MG}),
     "sessions.no_show": frozenset({FD, ES, MG}),
     "sessions.treat": frozenset({ES, MG}),
+    # A treatment record is corrected by the esthetician who recorded it (sessions.treat)
+    # or by a manager, whoever recorded it (issue 13; ``sessions_app.treatment``).
+    "treatments.correct_any": frozenset({MG}),
     # Plans: whoever books a series may cancel the plan (and its booked sessions).
     "plans.cancel": frozenset({FD, ES, MG}),
     # Reminders: managers watch delivery and resend failures; the front desk (and the
@@ -59,6 +62,44 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # else's tokens is staff.manage.
     "account.tokens": frozenset({FD, ES, MG}),
 }
+
+
+# What each permission lets one do, in words: the 403 page says "Your role (Front desk)
+# may not <this>." (issue 13: once, and never the permission's code).
+PERMISSION_WORDS: dict[str, str] = {
+    "clients.view": "look up clients",
+    "clients.edit": "register clients or change their details",
+    "clients.revoke_links": "revoke the links in a client's emails",
+    "clients.export": "export a client's data",
+    "clients.erase": "erase a client's data",
+    "audit.view": "see the access log of health data",
+    "screenings.record": "record a screening",
+    "clearances.record": "record a doctor's clearance",
+    "clearances.view_document": "open a clearance letter",
+    "protocols.view": "see the treatment protocols",
+    "protocols.edit": "change the treatment protocols",
+    "sessions.view": "see the schedule and sessions",
+    "sessions.book": "book or move sessions",
+    "sessions.cancel": "cancel sessions",
+    "sessions.no_show": "mark a session as a no-show",
+    "sessions.treat": "check clients in or record treatments",
+    "treatments.correct_any": "correct a treatment record someone else recorded",
+    "plans.cancel": "cancel a treatment plan",
+    "reminders.view": "see the reminder emails",
+    "reminders.manage": "resend reminder emails",
+    "maintenance.view": "see who is due a maintenance boost",
+    "activity.view": "see what clients did from their emails",
+    "resources.view": "see the rooms, devices and hours",
+    "resources.manage": "change the clinic's rooms, devices, hours and closed days",
+    "staff.manage": "manage staff, log-in lockouts and other people's API tokens",
+    "account.tokens": "hold API tokens",
+}
+
+
+def role_refusal(role_label: str, permission: str) -> str:
+    """The one sentence a refused page or request says: what the role may not do."""
+    what = PERMISSION_WORDS.get(permission, "do this")
+    return f"Your role ({role_label}) may not {what}."
 
 
 def role_can(role: str | None, permission: str) -> bool:

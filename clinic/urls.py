@@ -12,6 +12,7 @@ from protocols.api import ProtocolViewSet
 from sessions_app.api import (
     AvailabilityView,
     ClosedDayViewSet,
+    DayOffViewSet,
     DeviceViewSet,
     PlanViewSet,
     ReminderViewSet,
@@ -19,6 +20,7 @@ from sessions_app.api import (
     SessionViewSet,
     WorkingHoursViewSet,
 )
+from sessions_app.calendar_api import CalendarFeedView
 from sessions_app.client_data_api import ClientEraseAPIView, ClientExportAPIView
 
 
@@ -36,6 +38,7 @@ router.register("rooms", RoomViewSet, basename="room")
 router.register("devices", DeviceViewSet, basename="device")
 router.register("working-hours", WorkingHoursViewSet, basename="working-hours")
 router.register("closed-days", ClosedDayViewSet, basename="closed-day")
+router.register("days-off", DayOffViewSet, basename="day-off")
 router.register("protocols", ProtocolViewSet, basename="protocol")
 router.register("plans", PlanViewSet, basename="plan")
 router.register("sessions", SessionViewSet, basename="session")
@@ -46,6 +49,7 @@ api_urlpatterns = [
     path("auth/logout/", api_auth.LogoutView.as_view(), name="api-logout"),
     path("auth/logoutall/", api_auth.LogoutAllView.as_view(), name="api-logoutall"),
     path("availability/", AvailabilityView.as_view(), name="api-availability"),
+    path("calendar/", CalendarFeedView.as_view(), name="api-calendar"),
     path(
         "clearances/<int:pk>/document/",
         ClearanceDocumentView.as_view(),

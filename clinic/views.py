@@ -1,14 +1,16 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from clinic.roles import Role
 
 
 @login_required
 def home(request):
-    """Estheticians start from their calendar; everyone else from the day's schedule."""
+    """Estheticians start from their own day, today (issue 13); everyone else from the
+    day's schedule."""
     if request.user.role == Role.ESTHETICIAN:
-        return redirect("sessions:calendar")
+        return redirect(f"{reverse('sessions:calendar')}?view=day")
     return redirect("sessions:schedule")
 
 

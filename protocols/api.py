@@ -85,6 +85,9 @@ class PlanSerializer(serializers.ModelSerializer):
     protocol = serializers.SlugRelatedField(slug_field="name", read_only=True)
     sessions_booked = serializers.SerializerMethodField()
     sessions_completed = serializers.SerializerMethodField()
+    sessions_to_rebook = serializers.SerializerMethodField(
+        help_text="Cancelled sessions not yet rebooked (POST /api/plans/{id}/rebook/ books them)."
+    )
 
     class Meta:
         model = Plan
@@ -102,6 +105,7 @@ class PlanSerializer(serializers.ModelSerializer):
             "modality",
             "sessions_booked",
             "sessions_completed",
+            "sessions_to_rebook",
             "created_at",
             "cancelled_at",
         ]
@@ -112,3 +116,7 @@ class PlanSerializer(serializers.ModelSerializer):
 
     def get_sessions_completed(self, obj) -> int:
         return getattr(obj, "sessions_completed", 0)
+
+    def get_sessions_to_rebook(self, obj) -> int:
+        # Annotated by sessions_app's plan selectors (protocols knows nothing of sessions).
+        return getattr(obj, "sessions_to_rebook", 0)

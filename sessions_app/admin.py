@@ -1,12 +1,23 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
+from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
 from clients.admin import ClientAdmin as ClientRecordAdmin
 from clients.models import Client
 from sessions_app.client_data import client_erase, erasure_preview
-from sessions_app.models import ClosedDay, Device, Room, Session, TreatmentRecord, WorkingHours
+from sessions_app.models import (
+    ClosedDay,
+    DayOff,
+    Device,
+    Room,
+    Session,
+    TreatmentRecord,
+    WorkingHours,
+)
+from sessions_app.resource_services import working_hours_problems
 
 
 @admin.register(Room)
@@ -20,9 +31,36 @@ class DeviceAdmin(admin.ModelAdmin):
     list_filter = ("in_service",)
 
 
+class WorkingHoursAdminForm(forms.ModelForm):
+    """The set-up page's rules (no overlapping shifts on one day) here too, so the
+    admin shows them as form errors rather than the database's refusal."""
+
+    class Meta:
+        model = WorkingHours
+        fields = ["esthetician", "weekday", "starts_at", "ends_at"]
+
+    def clean(self):
+        data = super().clean()
+        names = ("esthetician", "weekday", "starts_at", "ends_at")
+        if all(data.get(name) is not None for name in names):
+            errors = working_hours_problems(
+                working_hours=self.instance, **{name: data[name] for name in names}
+            )
+            if errors:
+                raise ValidationError(errors)
+        return data
+
+
 @admin.register(WorkingHours)
 class WorkingHoursAdmin(admin.ModelAdmin):
+    form = WorkingHoursAdminForm
     list_display = ("esthetician", "weekday", "starts_at", "ends_at")
+    list_filter = ("esthetician",)
+
+
+@admin.register(DayOff)
+class DayOffAdmin(admin.ModelAdmin):
+    list_display = ("date", "esthetician", "reason")
     list_filter = ("esthetician",)
 
 

@@ -12,17 +12,21 @@ from rest_framework.views import APIView
 from clinic.clinic_time import local_datetime
 from clinic.dates import OUT_OF_RANGE, within_calendar
 from protocols.api import PlanSerializer
-from sessions_app import plans, resource_services, selectors, services
+from sessions_app import hours, plans, resource_services, selectors, services
 from sessions_app.free_times import free_times
-from sessions_app.models import ClosedDay, Device, Reminder, Room, Session, WorkingHours
+from sessions_app.models import ClosedDay, DayOff, Device, Reminder, Room, Session, WorkingHours
 from sessions_app.serializers import (
     AvailabilityQuerySerializer,
     CancelSerializer,
     CheckInSerializer,
+    ClosedDayQuerySerializer,
     ClosedDaySerializer,
     CompleteSerializer,
+    DayOffQuerySerializer,
+    DayOffSerializer,
     DeviceSerializer,
     FreeTimeSerializer,
+    OutsideSerializer,
     PlanCreateSerializer,
     ReminderSerializer,
     RescheduleSerializer,
@@ -30,8 +34,11 @@ from sessions_app.serializers import (
     SeriesBookSerializer,
     SessionBookSerializer,
     SessionSerializer,
+    ShiftChangeQuerySerializer,
+    TreatmentCorrectSerializer,
     WorkingHoursSerializer,
 )
+from sessions_app.treatment import treatment_correct
 
 RESOURCE_PERMISSIONS = {
     "list": "resources.view",
@@ -40,6 +47,9 @@ RESOURCE_PERMISSIONS = {
     "update": "resources.manage",
     "partial_update": "resources.manage",
     "destroy": "resources.manage",
+    # What a change of hours would leave outside them (issue 13): asked before making it.
+    "sessions_outside": "resources.manage",
+    "sessions_outside_if_removed": "resources.manage",
 }
 NO_DELETE = ["get", "post", "put", "patch", "head", "options"]
 
@@ -58,6 +68,21 @@ class ResourceViewSet(viewsets.ModelViewSet):
 
     def perform_update(self, serializer):
         serializer.instance = self.save(serializer.instance, serializer.validated_data)
+
+
+def _outside_answer(query_serializer, request, change) -> Response:
+    """The booked sessions ``change(**validated query)`` would leave outside the hours."""
+    query = query_serializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    outside = hours.sessions_outside(change(**query.validated_data))
+    return Response(OutsideSerializer(outside, many=True).data)
+
+
+OUTSIDE_DOC = (
+    "Booked sessions from now on that this change would leave outside the hours (inside "
+    "them today), soonest first, each with the reason. Nothing is saved: ask first, then "
+    "move the sessions or make the change anyway."
+)
 
 
 class RoomViewSet(ResourceViewSet):
@@ -83,7 +108,9 @@ class DeviceViewSet(ResourceViewSet):
 
 
 class WorkingHoursViewSet(ResourceViewSet):
-    """Each esthetician's hours per weekday (Monday = 0), in clinic time."""
+    """Each esthetician's shifts per weekday (Monday = 0), in clinic time. A weekday may
+    have several shifts (a lunch break between two); shifts of one esthetician on one
+    weekday never overlap (400 naming ``starts_at``)."""
 
     queryset = WorkingHours.objects.select_related("esthetician")
     serializer_class = WorkingHoursSerializer
@@ -98,6 +125,27 @@ class WorkingHoursViewSet(ResourceViewSet):
     def perform_destroy(self, instance):
         resource_services.working_hours_remove(working_hours=instance)
 
+    @extend_schema(
+        parameters=[ShiftChangeQuerySerializer],
+        responses={200: OutsideSerializer(many=True)},
+        description=f"If this shift were saved (``shift``: the one it changes). {OUTSIDE_DOC}",
+    )
+    @action(detail=False, methods=["get"], url_path="sessions-outside")
+    def sessions_outside(self, request):
+        def change(shift=None, **shift_fields):
+            return hours.shift_saved(working_hours=shift, **shift_fields)
+
+        return _outside_answer(ShiftChangeQuerySerializer, request, change)
+
+    @extend_schema(
+        responses={200: OutsideSerializer(many=True)},
+        description=f"If this shift were removed. {OUTSIDE_DOC}",
+    )
+    @action(detail=True, methods=["get"], url_path="sessions-outside-if-removed")
+    def sessions_outside_if_removed(self, request, pk=None):
+        outside = hours.sessions_outside(hours.shift_removed(working_hours=self.get_object()))
+        return Response(OutsideSerializer(outside, many=True).data)
+
 
 class ClosedDayViewSet(ResourceViewSet):
     """Days the clinic is closed; nothing can be booked on them. Add or remove a day."""
@@ -111,6 +159,40 @@ class ClosedDayViewSet(ResourceViewSet):
 
     def perform_destroy(self, instance):
         resource_services.closed_day_remove(closed_day=instance)
+
+    @extend_schema(
+        parameters=[ClosedDayQuerySerializer],
+        responses={200: OutsideSerializer(many=True)},
+        description=f"If the clinic closed on ``date``. {OUTSIDE_DOC}",
+    )
+    @action(detail=False, methods=["get"], url_path="sessions-outside")
+    def sessions_outside(self, request):
+        return _outside_answer(ClosedDayQuerySerializer, request, hours.day_closed)
+
+
+class DayOffViewSet(ResourceViewSet):
+    """One esthetician's days off (issue 13): nothing can be booked with them that day,
+    whatever their weekly hours. Add or remove a day; ``?esthetician=``."""
+
+    queryset = DayOff.objects.all()
+    serializer_class = DayOffSerializer
+    filterset_fields = ["esthetician", "date"]
+    http_method_names = ["get", "post", "delete", "head", "options"]
+
+    def save(self, instance, data):
+        return resource_services.day_off_add(**data)
+
+    def perform_destroy(self, instance):
+        resource_services.day_off_remove(day_off=instance)
+
+    @extend_schema(
+        parameters=[DayOffQuerySerializer],
+        responses={200: OutsideSerializer(many=True)},
+        description=f"If ``esthetician`` took ``date`` off. {OUTSIDE_DOC}",
+    )
+    @action(detail=False, methods=["get"], url_path="sessions-outside")
+    def sessions_outside(self, request):
+        return _outside_answer(DayOffQuerySerializer, request, hours.day_off_added)
 
 
 class SessionFilter(filters.FilterSet):
@@ -145,6 +227,8 @@ class SessionViewSet(
         "no_show": "sessions.no_show",
         "check_in": "sessions.treat",
         "complete": "sessions.treat",
+        # The author of the record or a manager (sessions_app.treatment): others get 403.
+        "correct_treatment": "sessions.treat",
     }
 
     def get_queryset(self):
@@ -226,6 +310,31 @@ class SessionViewSet(
     def complete(self, request, pk=None):
         return self._act(services.session_complete, CompleteSerializer)
 
+    @extend_schema(
+        request=TreatmentCorrectSerializer,
+        responses={
+            200: SessionSerializer,
+            400: OpenApiResponse(
+                description="no reason, a value out of range, or the correction changes nothing"
+            ),
+            403: OpenApiResponse(
+                description="only the esthetician who recorded the treatment, or a manager, "
+                "may correct it"
+            ),
+            404: OpenApiResponse(description="no such session"),
+            409: OpenApiResponse(description="no treatment recorded yet, or the client erased"),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="correct-treatment")
+    def correct_treatment(self, request, pk=None):
+        """Correct the session's treatment record: send the fields that change and a
+        ``reason``. The version before is kept in the record's history (who, when, why)."""
+
+        def correct(*, session, by, **data):
+            return treatment_correct(session=session, by=by, **data).session
+
+        return self._act(correct, TreatmentCorrectSerializer)
+
 
 class PlanViewSet(
     mixins.ListModelMixin,
@@ -242,6 +351,7 @@ class PlanViewSet(
         "retrieve": "sessions.view",
         "create": "sessions.book",
         "book": "sessions.book",
+        "rebook": "sessions.book",
         "cancel": "plans.cancel",
     }
 
@@ -293,22 +403,47 @@ class PlanViewSet(
     )
     @action(detail=True, methods=["post"])
     def book(self, request, pk=None):
+        return self._book(request)
+
+    @extend_schema(
+        request=SeriesBookSerializer,
+        responses={
+            200: OpenApiResponse(description="preview: the proposed sessions, nothing booked"),
+            201: SessionSerializer(many=True),
+            409: OpenApiResponse(
+                description="every clash, with the nearest free alternative; or nothing "
+                "remains to rebook"
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def rebook(self, request, pk=None):
+        """Book the sessions that remain after cancellations (the plan's
+        ``sessions_to_rebook``), from today to the end of the plan's window, on the
+        weekdays at the time given; all or nothing, as ``book``. ``weeks`` is ignored."""
+        return self._book(request, rebook=True)
+
+    def _book(self, request, *, rebook: bool = False):
         plan = self.get_object()
         serializer = SeriesBookSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         preview = data.pop("preview")
         data["at"] = data.pop("time")
+        data["moves"] = {move["day"]: move["start"] for move in data.pop("moves", [])}
+        if rebook:
+            data.pop("weeks", None)
         if preview:
-            proposal = services.series_propose(plan=plan, **data)
+            proposal = services.series_propose(plan=plan, rebook=rebook, **data)
             return Response(
                 {
                     "preview": True,
                     "sessions": [s.as_dict() for s in proposal.sessions],
                     "clashing": len(proposal.clashing),
+                    "with_problems": len(proposal.with_problems),
                 }
             )
-        sessions = services.series_book(plan=plan, by=request.user, **data)
+        sessions = services.series_book(plan=plan, by=request.user, rebook=rebook, **data)
         booked = (
             selectors.sessions_for_list()
             .select_related("treatment")

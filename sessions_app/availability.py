@@ -2,12 +2,13 @@
 reschedules alike (SPEC: double booking of an esthetician, a room, a device or a
 client is impossible).
 
-A ``Diary`` loads, in a fixed number of queries, every live session that could
-clash with a booking over a span, plus the esthetician's hours and the closed
-days; every check after that runs in memory, so booking a 15-session series costs
-no more queries than booking one. ``Diaries`` loads the same for several
-estheticians, rooms and devices at once (the free-times engine, ``free_times``), and a
-``Diary`` of one combination is cut from it without another query.
+A ``Diary`` loads, in a fixed number of queries, every live session that could clash
+with a booking over a span, plus the esthetician's shifts (several a day, issue 13),
+days off and the closed days; every check after that runs in memory, so booking a
+15-session series costs no more queries than booking one. ``Diaries`` loads the same
+for several estheticians, rooms and devices at once (the free-times engine,
+``free_times``), and a ``Diary`` of one combination is cut from it without another
+query.
 """
 
 from __future__ import annotations
@@ -28,13 +29,42 @@ from clinic.clinic_time import (
     local_datetime_or_next,
     plus,
 )
-from sessions_app.models import ClosedDay, Session, WorkingHours
+from sessions_app.models import ClosedDay, DayOff, Session, WorkingHours
 
 # Clinic-time helpers live in clinic.clinic_time; these names stay importable from here.
-__all__ = ["Clash", "Diaries", "Diary", "clinic_zone", "day_label", "hhmm", "local_datetime"]
+__all__ = [
+    "Clash",
+    "Diaries",
+    "Diary",
+    "Shift",
+    "clinic_zone",
+    "day_label",
+    "fits_a_shift",
+    "hhmm",
+    "local_datetime",
+    "shifts_label",
+]
 
 SEARCH_STEP = timedelta(minutes=15)
 SEARCH_DAYS = 7
+
+# One shift: from, to, in clinic time. A weekday has a list of them, soonest first.
+Shift = tuple[time, time]
+
+
+def fits_a_shift(local_start: datetime, local_end: datetime, shifts: Iterable[Shift]) -> bool:
+    """The rule of working hours (issue 13): a session fits when it lies wholly inside one
+    shift of its day. Two shifts with a break between do not make one long shift, and a
+    session never runs past midnight into the next day's hours."""
+    if local_end.date() != local_start.date():
+        return False
+    start, end = local_start.time(), local_end.time()
+    return any(starts_at <= start and end <= ends_at for starts_at, ends_at in shifts)
+
+
+def shifts_label(shifts: Iterable[Shift]) -> str:
+    """``09:00–13:00, 14:00–18:00``: how messages name a day's hours."""
+    return ", ".join(f"{a:%H:%M}–{b:%H:%M}" for a, b in shifts)
 
 
 @dataclass(frozen=True)
@@ -50,13 +80,12 @@ class Clash:
         if self.resource == "client_day":
             return (
                 f"{self.label} already has a session on {day_label(self.start)} "
-                f"({hhmm(self.start)}–{hhmm(self.end)}, session {self.session_id}); "
+                f"({hhmm(self.start)}–{hhmm(self.end)}); "
                 "a client is never booked twice on one day."
             )
-        return (
-            f"{self.label} is booked {day_label(self.start)} {hhmm(self.start)}–{hhmm(self.end)} "
-            f"(session {self.session_id})."
-        )
+        # The session's id is in ``as_dict`` for programs; people read the time.
+        when = f"{day_label(self.start)} {hhmm(self.start)}–{hhmm(self.end)}"
+        return f"{self.label} is booked {when}."
 
     def as_dict(self) -> dict:
         return {
@@ -70,10 +99,11 @@ class Clash:
 
 class Diaries:
     """The live sessions of several estheticians, rooms and devices (and one client),
-    their hours and the closed days over whole local days, in three queries however
-    many resources or days. ``diary`` then cuts one resource combination's ``Diary``
-    out of it in memory: the free-times engine asks every combination this way, and
-    a single booking is just the combination of one of each."""
+    their shifts and days off and the closed days over whole local days, in four queries
+    however many resources or days (``sessions=False``: only the hours, three).
+    ``diary`` then cuts one resource combination's ``Diary`` out of it in memory: the
+    free-times engine asks every combination this way, and a single booking is just the
+    combination of one of each."""
 
     def __init__(
         self,
@@ -85,6 +115,7 @@ class Diaries:
         first: date,
         last: date,
         exclude: Iterable[int] = (),
+        sessions: bool = True,
     ):
         self.first, self.last = first, last
         ids = {
@@ -97,7 +128,7 @@ class Diaries:
         for lookup, values in ids.items():
             if values:
                 holds |= Q(**{lookup: values})
-        sessions = (
+        loaded = (
             Session.objects.live()
             .filter(start__lt=day_start(last + timedelta(days=1)), end__gt=day_start(first))
             .filter(holds)
@@ -107,17 +138,32 @@ class Diaries:
         )
         # Every local day a session touches, so a check reads only its own days.
         self.by_day: dict[date, list[Session]] = {}
-        for other in sessions:
+        for other in loaded if sessions else ():
             day, until = local(other.start).date(), local(other.end).date()
             while day <= until:
                 self.by_day.setdefault(day, []).append(other)
                 day += timedelta(days=1)
-        self.hours: dict[int, dict[int, tuple[time, time]]] = {}
-        for h in WorkingHours.objects.filter(esthetician_id__in=ids["esthetician_id__in"]):
-            self.hours.setdefault(h.esthetician_id, {})[h.weekday] = (h.starts_at, h.ends_at)
+        people = ids["esthetician_id__in"]
+        # esthetician -> weekday -> shifts, soonest first.
+        self.hours: dict[int, dict[int, list[Shift]]] = {}
+        shifts = WorkingHours.objects.filter(esthetician_id__in=people).order_by(
+            "esthetician_id", "weekday", "starts_at"
+        )
+        for h in shifts:
+            by_weekday = self.hours.setdefault(h.esthetician_id, {})
+            by_weekday.setdefault(h.weekday, []).append((h.starts_at, h.ends_at))
+        self.days_off: dict[int, dict[date, str]] = {}
+        for off in DayOff.objects.filter(esthetician_id__in=people, date__range=(first, last)):
+            self.days_off.setdefault(off.esthetician_id, {})[off.date] = off.reason
         self.closed = {
             c.date: c.reason for c in ClosedDay.objects.filter(date__range=(first, last))
         }
+
+    def shifts(self, esthetician_id: int, day: date) -> list[Shift]:
+        """The esthetician's shifts on ``day``: none on a closed day or a day off."""
+        if day in self.closed or day in self.days_off.get(esthetician_id, {}):
+            return []
+        return self.hours.get(esthetician_id, {}).get(day.weekday(), [])
 
     def diary(self, *, client, esthetician, room, device) -> Diary:
         """One combination's diary, from what is loaded (no query)."""
@@ -130,6 +176,7 @@ class Diaries:
         )
         diary.by_day = self.by_day
         diary.hours = self.hours.get(esthetician.pk, {})
+        diary.days_off = self.days_off.get(esthetician.pk, {})
         diary.closed = self.closed
         return diary
 
@@ -142,7 +189,8 @@ class Diary:
     room: object
     device: object
     by_day: dict[date, list[Session]]
-    hours: dict[int, tuple[time, time]]
+    hours: dict[int, list[Shift]]
+    days_off: dict[date, str]
     closed: dict[date, str]
 
     def __init__(
@@ -197,14 +245,16 @@ class Diary:
         if day in self.closed:
             reason = f" ({self.closed[day]})" if self.closed[day] else ""
             return [f"The clinic is closed on {day_label(start)}{reason}."]
-        shift = self.hours.get(day.weekday())
-        if shift is None:
+        if day in self.days_off:
+            reason = f" ({self.days_off[day]})" if self.days_off[day] else ""
+            return [f"{self.esthetician} is off on {day_label(start)}{reason}."]
+        shifts = self.hours.get(day.weekday())
+        if not shifts:
             return [f"{self.esthetician} does not work on {local_start:%A}s."]
-        starts_at, ends_at = shift
-        if local_end.date() != day or local_start.time() < starts_at or local_end.time() > ends_at:
+        if not fits_a_shift(local_start, local_end, shifts):
             return [
                 f"{hhmm(start)}–{hhmm(end)} on {day_label(start)} is outside "
-                f"{self.esthetician}'s working hours ({starts_at:%H:%M}–{ends_at:%H:%M})."
+                f"{self.esthetician}'s working hours ({shifts_label(shifts)})."
             ]
         return []
 
@@ -247,17 +297,27 @@ class Diary:
         )
 
     def nearest_free(
-        self, wished: datetime, length: timedelta, *, now: datetime, avoid_days: set[date]
+        self,
+        wished: datetime,
+        length: timedelta,
+        *,
+        now: datetime,
+        avoid_days: set[date],
+        first_day: date | None = None,
+        last_day: date | None = None,
     ) -> datetime | None:
         """The free start nearest to ``wished``: the same day first, then the days
-        around it (never a day in ``avoid_days``, which the rest of a series holds)."""
+        around it (never a day in ``avoid_days``, which the rest of a series holds, nor
+        one before ``first_day`` or after ``last_day``: a plan's window)."""
         wished_local = local(wished)
         wished_day = wished_local.date()
         days = [wished_day]
         for offset in range(1, SEARCH_DAYS + 1):
             days += [wished_day + timedelta(days=offset), wished_day - timedelta(days=offset)]
         for day in days:
-            if day != wished_day and day in avoid_days:
+            if day in avoid_days:  # the wished day too, when another row holds it
+                continue
+            if (first_day and day < first_day) or (last_day and day > last_day):
                 continue
             for start in self._starts_by_nearness(day, wished_local.time()):
                 if self.is_free(start, plus(start, length), now=now):
@@ -265,16 +325,15 @@ class Diary:
         return None
 
     def _starts_by_nearness(self, day: date, wished: time) -> list[datetime]:
-        shift = self.hours.get(day.weekday())
-        if shift is None or day in self.closed:
+        if day in self.closed or day in self.days_off:
             return []
-        # The clinic's own hours, not input: a time the clocks skip just moves on.
-        first = local_datetime_or_next(day, shift[0])
-        last = local_datetime_or_next(day, shift[1])
         target = local_datetime_or_next(day, wished).astimezone(UTC)
         starts = []
-        moment = first
-        while moment < last:
-            starts.append(moment)
-            moment = plus(moment, SEARCH_STEP)  # real minutes, also across a DST change
+        for shift_start, shift_end in self.hours.get(day.weekday(), []):
+            # The clinic's own hours, not input: a time the clocks skip just moves on.
+            moment = local_datetime_or_next(day, shift_start)
+            last = local_datetime_or_next(day, shift_end)
+            while moment < last:
+                starts.append(moment)
+                moment = plus(moment, SEARCH_STEP)  # real minutes, also across a DST change
         return sorted(starts, key=lambda s: (abs(s.astimezone(UTC) - target), s))

@@ -32,6 +32,7 @@ from clients.models import Clearance, Client, HealthChange, Screening
 from clinic.models import IdempotencyKey
 from protocols.models import Plan
 from sessions_app.models import Reminder, Session, TreatmentRecord
+from sessions_app.treatment import TREATMENT_FIELDS
 
 EXPORT_FORMAT = "clinic-client-export"
 EXPORT_VERSION = 1
@@ -142,11 +143,12 @@ def _plan(plan: Plan) -> dict:
     }
 
 
-def _treatment(session: Session) -> dict | None:
+def _treatment(session: Session, versions: dict | None = None) -> dict | None:
     try:
         record: TreatmentRecord = session.treatment
     except TreatmentRecord.DoesNotExist:
         return None
+    earlier = (versions or {}).get(session.pk, [])[:-1]  # the last is the record itself
     return {
         "modality": record.modality,
         "intensity_microamps": record.intensity_microamps,
@@ -157,10 +159,21 @@ def _treatment(session: Session) -> dict | None:
         "notes": record.notes,
         "recorded_by": _person(record.recorded_by),
         "recorded_at": record.recorded_at,
+        # Every version before a correction (issue 13), oldest first: as it was, and
+        # who changed it next, when and why.
+        "earlier_versions": [
+            {
+                **{name: getattr(old, name) for name in TREATMENT_FIELDS},
+                "changed_at": new.history_date,
+                "changed_by": _person(new.history_user),
+                "reason": new.history_change_reason or "",
+            }
+            for old, new in zip(earlier, (versions or {}).get(session.pk, [])[1:], strict=False)
+        ],
     }
 
 
-def _session(session: Session) -> dict:
+def _session(session: Session, versions: dict | None = None) -> dict:
     return {
         "id": session.pk,
         "plan": session.plan_id,
@@ -189,7 +202,7 @@ def _session(session: Session) -> dict:
         "completed_at": session.completed_at,
         "completed_by": _person(session.completed_by),
         "health_change_reported": session.health_change_id,
-        "treatment": _treatment(session),
+        "treatment": _treatment(session, versions),
     }
 
 
@@ -240,6 +253,7 @@ letters/             the clearance letters, as they were uploaded
 plans.json           treatment plans (the age band's series)
 sessions.json        every session: when, with whom, its status, who booked, moved,
                      cancelled, checked in and completed it, and the treatment record
+                     with its earlier versions (who corrected it, when and why)
 health_changes.json  changes in health reported at check-in
 emails.json          every email sent or scheduled: kind, due, sent, status. The
                      subject and text are not stored; they come from the clinic's
@@ -296,6 +310,14 @@ def client_export(*, client: Client, by, request=None, at: datetime | None = Non
         .order_by("start", "pk")
     )
     emails = list(Reminder.objects.filter(client=client).order_by("due_at", "pk"))
+    # The treatment records' versions, in one query (a correction keeps the one before).
+    versions: dict[int, list] = {}
+    for version in (
+        TreatmentRecord.history.filter(session__client=client)
+        .select_related("history_user")
+        .order_by("history_date", "history_id")
+    ):
+        versions.setdefault(version.session_id, []).append(version)
 
     files: dict[str, bytes] = {}
     clearance_rows = []
@@ -318,7 +340,7 @@ def client_export(*, client: Client, by, request=None, at: datetime | None = Non
         "screenings.json": as_json([_screening(s) for s in screenings]),
         "clearances.json": as_json(clearance_rows),
         "plans.json": as_json([_plan(p) for p in plans]),
-        "sessions.json": as_json([_session(s) for s in sessions]),
+        "sessions.json": as_json([_session(s, versions) for s in sessions]),
         "health_changes.json": as_json([_health_change(c) for c in changes]),
         "emails.json": as_json([_email(r) for r in emails]),
     }
@@ -496,6 +518,10 @@ def client_erase(*, client: Client, by, request=None, at: datetime | None = None
     # Free text staff typed about the client may name them: emptied everywhere.
     sessions.exclude(cancel_reason="").update(cancel_reason="")
     TreatmentRecord.objects.filter(session__client=locked).exclude(notes="").update(notes="")
+    # And in every earlier version of those records, with the reasons for correcting them.
+    TreatmentRecord.history.filter(session__client=locked).update(
+        notes="", history_change_reason=""
+    )
     # Future bookings: cancelled without a notice (no email may reach the client again),
     # which frees their slots at once (cancelled sessions block nothing).
     cancelled = sessions.filter(status=Session.Status.BOOKED, start__gt=at).update(

@@ -21,6 +21,7 @@ from sessions_app.rules import (
     INTENSITY_MICROAMPS,
     SESSION_MINUTES,
 )
+from sessions_app.treatment import CORRECTION_REASON_MAX_LENGTH
 
 
 class DateInput(forms.DateInput):
@@ -82,6 +83,9 @@ class SeriesForm(forms.Form):
     time = forms.TimeField(label="At (clinic time)", widget=TimeInput(attrs={"step": 900}))
     sessions = forms.IntegerField(label="Sessions", min_value=1)
     weeks = forms.IntegerField(label="Over how many weeks", min_value=1)
+    # The age band (protocol) the sessions and weeks were chosen for: when a new start
+    # date puts the client in another band, they follow it (issue 13).
+    band = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -164,10 +168,48 @@ class CompleteForm(forms.Form):
 
 
 class RescheduleForm(forms.Form):
+    """Move a session: a new date and time, and perhaps another esthetician, room or
+    device (issue 13). Left out, each stays as it is."""
+
     date = forms.DateField(
         label="New date", widget=DateInput(), validators=[validate_calendar_date]
     )
     time = forms.TimeField(label="New time (clinic time)", widget=TimeInput(attrs={"step": 900}))
+    esthetician = esthetician_field(label="Esthetician", required=False, empty_label=None)
+    room = forms.ModelChoiceField(
+        queryset=Room.objects.filter(is_active=True),
+        label="Room",
+        required=False,
+        empty_label=None,
+    )
+    device = forms.ModelChoiceField(
+        queryset=Device.objects.filter(in_service=True),
+        label="Device",
+        required=False,
+        empty_label=None,
+        help_text="Only devices in service are listed.",
+    )
+
+
+class FreeTimeFinderForm(forms.Form):
+    """Which free times to offer for moving a session: with anyone, or with one
+    esthetician, room or device (a GET form; the names keep clear of the move's own)."""
+
+    find_esthetician = esthetician_field(
+        label="With", required=False, empty_label="Any esthetician"
+    )
+    find_room = forms.ModelChoiceField(
+        queryset=Room.objects.filter(is_active=True),
+        label="Room",
+        required=False,
+        empty_label="Any room",
+    )
+    find_device = forms.ModelChoiceField(
+        queryset=Device.objects.filter(in_service=True),
+        label="Device",
+        required=False,
+        empty_label="Any device",
+    )
 
 
 class SessionBookForm(forms.Form):
@@ -198,3 +240,14 @@ class SessionBookForm(forms.Form):
             self.initial.setdefault("date", localdate() + timedelta(days=1))
             self.initial.setdefault("time", time(10, 0))
             _default_resources(self, user)
+
+
+class TreatmentCorrectForm(CompleteForm):
+    """Correct a treatment record (issue 13): the same fields and limits as completing
+    the session, and why (kept with the earlier version in the record's history)."""
+
+    reason = forms.CharField(
+        label="Why the correction",
+        max_length=CORRECTION_REASON_MAX_LENGTH,
+        help_text="Kept with the earlier version, e.g. “intensity typed wrong”.",
+    )

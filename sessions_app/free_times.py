@@ -87,7 +87,7 @@ def free_times(
     (clinic days, inclusive), soonest first; among equal starts, the estheticians'
     usual order.
 
-    The booking rules, all of them: the esthetician's working hours, closed days,
+    The booking rules, all of them: the esthetician's shifts and days off, closed days,
     nothing in the past, no clash for the esthetician, room, device or (given) client,
     and a client never booked twice on one day. Only active estheticians, rooms in use
     and devices in service. Starts step ``step_minutes`` of real time from the start of
@@ -145,24 +145,22 @@ def _free_on(day, loaded, estheticians, rooms, devices, client, length, step, no
         return []
     by_start: dict[datetime, list[FreeTime]] = {}
     for person in estheticians:
-        shift = loaded.hours.get(person.pk, {}).get(day.weekday())
-        if shift is None:
-            continue
-        first = local_datetime_or_next(day, shift[0])
-        last = local_datetime_or_next(day, shift[1])
         seen_clock = set()
-        moment = first
-        while moment < last:
-            start, moment = moment, plus(moment, step)  # real minutes, also across DST
-            clock = local(start).time().replace(fold=0)
-            if clock in seen_clock:
-                continue
-            seen_clock.add(clock)
-            free = _first_free(
-                loaded, person, rooms, devices, client, start, plus(start, length), now
-            )
-            if free is not None:
-                by_start.setdefault(free.start, []).append(free)
+        # Every shift of the day (issue 13: a lunch break between two), none on a day off.
+        for shift_start, shift_end in loaded.shifts(person.pk, day):
+            moment = local_datetime_or_next(day, shift_start)
+            last = local_datetime_or_next(day, shift_end)
+            while moment < last:
+                start, moment = moment, plus(moment, step)  # real minutes, also across DST
+                clock = local(start).time().replace(fold=0)
+                if clock in seen_clock:
+                    continue
+                seen_clock.add(clock)
+                free = _first_free(
+                    loaded, person, rooms, devices, client, start, plus(start, length), now
+                )
+                if free is not None:
+                    by_start.setdefault(free.start, []).append(free)
     return [free for start in sorted(by_start) for free in by_start[start]]
 
 

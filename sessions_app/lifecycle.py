@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -17,13 +17,10 @@ from clients.selectors import client_eligibility
 from clients.services import health_change_record
 from clinic.clinic_time import day_label, local, localdate, plus
 from clinic.errors import Conflict, NotEligible, RuleViolation
-from protocols.models import Modality
 from sessions_app.booking import check_bookable
 from sessions_app.maintenance import maintenance_cycle_sync
 from sessions_app.models import (
     CANCEL_REASON_MAX_LENGTH,
-    AddOn,
-    Area,
     Session,
     TreatmentRecord,
 )
@@ -31,8 +28,9 @@ from sessions_app.reminders import (
     reminders_plan_change,
     reminders_plan_completion,
 )
-from sessions_app.rules import client_can_cancel, treatment_problems
+from sessions_app.rules import client_can_cancel, session_minutes_problem
 from sessions_app.slots import SlotGuard
+from sessions_app.treatment import treatment_values
 
 VERBS = {
     Session.Status.CANCELLED: "cancelled",
@@ -57,29 +55,50 @@ def _move(session: Session, *, allowed: set[str], to: str, **fields) -> Session:
 
 
 @transaction.atomic
-def session_reschedule(*, session: Session, start: datetime, by) -> Session:
-    """Move a booked session: the same checks as a new booking, ignoring itself."""
+def session_reschedule(
+    *,
+    session: Session,
+    start: datetime,
+    by,
+    minutes: int | None = None,
+    esthetician=None,
+    room=None,
+    device=None,
+) -> Session:
+    """Move a booked session: the same checks as a new booking, ignoring itself.
+    ``minutes`` also changes its length (the time grid's resize, issue 13); left out, the
+    session keeps its length. ``esthetician``, ``room``, ``device``: move it to another
+    one as well (issue 13, "Reschedule can change esthetician, room and device"); each
+    left out (None) stays as it is, and the new one must be bookable and free."""
     if session.status != Session.Status.BOOKED:
         raise Conflict(
             f"Only a booked session can be moved; this one is "
             f"{session.get_status_display().lower()}.",
             field="status",
         )
+    if minutes is not None:
+        problem = session_minutes_problem(minutes)
+        if problem:
+            raise RuleViolation(problem, field="minutes")
     now = timezone.now()
+    esthetician = esthetician or session.esthetician
+    room = room or session.room
+    device = device or session.device
     check_bookable(
         client=session.client,
-        esthetician=session.esthetician,
-        room=session.room,
-        device=session.device,
+        esthetician=esthetician,
+        room=room,
+        device=device,
         at=now,
     )
-    end = plus(start, session.end - session.start)  # real minutes, also across DST
+    length = session.end - session.start if minutes is None else timedelta(minutes=minutes)
+    end = plus(start, length)  # real minutes, also across DST
     series = session.kind == Session.Kind.SERIES
     guard = SlotGuard(
         client=session.client,
-        esthetician=session.esthetician,
-        room=session.room,
-        device=session.device,
+        esthetician=esthetician,
+        room=room,
+        device=device,
         span_start=start,
         span_end=end,
         exclude=[session.pk],
@@ -92,6 +111,9 @@ def session_reschedule(*, session: Session, start: datetime, by) -> Session:
             to=Session.Status.BOOKED,
             start=start,
             end=end,
+            esthetician=esthetician,
+            room=room,
+            device=device,
             sequence=F("sequence") + 1,
             rescheduled_at=now,
             rescheduled_by=by,
@@ -249,37 +271,7 @@ def session_complete(
     """Record the treatment and complete the session (SPEC: intensity 10–500 µA,
     static or dynamic, add-ons from the clinic's list; the numbers' ranges are
     ``sessions_app.rules``)."""
-    if modality not in Modality.values:
-        raise RuleViolation(
-            f"Unknown modality {modality!r}: choose static or dynamic.", field="modality"
-        )
-    problems = treatment_problems(
-        intensity_microamps=intensity_microamps,
-        frequency_hz=frequency_hz,
-        duration_minutes=duration_minutes,
-    )
-    if problems:
-        field, message = problems[0]
-        raise RuleViolation(message, field=field)
-    areas, add_ons = list(dict.fromkeys(areas)), list(dict.fromkeys(add_ons))
-    bad = [a for a in areas if a not in Area.values]
-    if bad:
-        raise RuleViolation(f"Unknown area: {', '.join(bad)}.", field="areas")
-    bad = [a for a in add_ons if a not in AddOn.values]
-    if bad:
-        raise RuleViolation(
-            f"Unknown add-on: {', '.join(bad)}. Choose from {', '.join(AddOn.values)}.",
-            field="add_ons",
-        )
-    session = _move(
-        session,
-        allowed={Session.Status.CHECKED_IN},
-        to=Session.Status.COMPLETED,
-        completed_at=timezone.now(),
-        completed_by=by,
-    )
-    TreatmentRecord.objects.create(
-        session=session,
+    values = treatment_values(
         modality=modality,
         intensity_microamps=intensity_microamps,
         frequency_hz=frequency_hz,
@@ -287,7 +279,16 @@ def session_complete(
         areas=areas,
         add_ons=add_ons,
         notes=notes,
-        recorded_by=by,
     )
+    session = _move(
+        session,
+        allowed={Session.Status.CHECKED_IN},
+        to=Session.Status.COMPLETED,
+        completed_at=timezone.now(),
+        completed_by=by,
+    )
+    record = TreatmentRecord(session=session, recorded_by=by, **values)
+    record._history_user = by  # the first version in the record's history
+    record.save()
     reminders_plan_completion(session=session)
     return session

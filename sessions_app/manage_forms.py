@@ -1,5 +1,5 @@
 """Forms for the managers' set-up pages. They check the shape of the input; the rules
-(unique names, one shift per weekday, ends after starts) live in
+(unique names, shifts of one day that do not overlap, ends after starts) live in
 ``sessions_app.resource_services`` and come back as form errors."""
 
 from django import forms
@@ -51,4 +51,15 @@ class ClosedDayForm(forms.Form):
         max_length=200,
         required=False,
         help_text="Optional. Shown to staff who try to book that day, e.g. Public holiday.",
+    )
+
+
+class DayOffForm(forms.Form):
+    esthetician = esthetician_field(label="Esthetician", empty_label="Choose an esthetician")
+    date = forms.DateField(label="Date", widget=DateInput())
+    reason = forms.CharField(
+        label="Reason",
+        max_length=200,
+        required=False,
+        help_text="Optional. Shown to staff who try to book with them that day, e.g. Training.",
     )

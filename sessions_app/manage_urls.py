@@ -14,6 +14,8 @@ urlpatterns = [
     path("hours/<int:pk>/", views.WorkingHoursFormView.as_view(), name="hours-edit"),
     path("hours/<int:pk>/remove/", views.WorkingHoursDeleteView.as_view(), name="hours-remove"),
     path("closed-days/add/", views.ClosedDayCreateView.as_view(), name="closed-day-add"),
+    path("days-off/add/", views.DayOffCreateView.as_view(), name="day-off-add"),
+    path("days-off/<int:pk>/remove/", views.DayOffDeleteView.as_view(), name="day-off-remove"),
     path(
         "closed-days/<int:pk>/remove/",
         views.ClosedDayDeleteView.as_view(),

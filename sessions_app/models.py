@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Lower
+from simple_history.models import HistoricalRecords
 
 from clients.models import Client, HealthChange
 from protocols.models import Modality, Plan
@@ -13,11 +15,20 @@ CANCEL_REASON_MAX_LENGTH = 500
 
 
 class Room(models.Model):
-    name = models.CharField(max_length=100, unique=True)
+    name = models.CharField(max_length=100)
     is_active = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["name"]
+        # "Willow room" and "willow Room" are one room to the people booking it (issue 13);
+        # ``resource_services.room_save`` says so first, naming the room.
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="room_name_unique_ignoring_case",
+                violation_error_message="A room with this name already exists.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -32,6 +43,14 @@ class Device(models.Model):
 
     class Meta:
         ordering = ["name", "serial_number"]
+        # Staff pick a device by its name: two of one model are "NuFACE Pro 1" and "2".
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="device_name_unique_ignoring_case",
+                violation_error_message="A device with this name already exists.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.serial_number})"
@@ -48,7 +67,11 @@ class Weekday(models.IntegerChoices):
 
 
 class WorkingHours(models.Model):
-    """When an esthetician works on one weekday, in clinic time."""
+    """One shift of an esthetician on one weekday, in clinic time. A day may have several
+    (a lunch break between two); shifts of one esthetician on one weekday never overlap
+    (issue 13, "Shifts people really work"): ``resource_services.working_hours_save``
+    checks it with a clear message, and on PostgreSQL an exclusion constraint
+    (``sessions_app.db.shift_exclusion_constraint_sql``) refuses what a race lets past."""
 
     esthetician = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="working_hours"
@@ -58,12 +81,9 @@ class WorkingHours(models.Model):
     ends_at = models.TimeField()
 
     class Meta:
-        ordering = ["esthetician", "weekday"]
+        ordering = ["esthetician", "weekday", "starts_at"]
         verbose_name_plural = "working hours"
         constraints = [
-            models.UniqueConstraint(
-                fields=["esthetician", "weekday"], name="one_shift_per_weekday"
-            ),
             models.CheckConstraint(
                 condition=models.Q(ends_at__gt=models.F("starts_at")), name="shift_ends_after_start"
             ),
@@ -83,6 +103,27 @@ class ClosedDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.reason}".strip()
+
+
+class DayOff(models.Model):
+    """A day one esthetician does not work, whatever their weekly hours say (holiday,
+    training, sick day). Nothing can be booked with them that day."""
+
+    esthetician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="days_off"
+    )
+    date = models.DateField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["date", "esthetician"]
+        verbose_name_plural = "days off"
+        constraints = [
+            models.UniqueConstraint(fields=["esthetician", "date"], name="one_day_off_per_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.esthetician} off {self.date} {self.reason}".strip()
 
 
 class SessionQuerySet(models.QuerySet):
@@ -233,6 +274,10 @@ class TreatmentRecord(models.Model):
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
 
+    # Every version, with who changed it, when and why (issue 13: a correction by the
+    # author or a manager keeps what was recorded before; ``sessions_app.treatment``).
+    history = HistoricalRecords()
+
     class Meta:
         constraints = [
             models.CheckConstraint(
@@ -246,6 +291,19 @@ class TreatmentRecord(models.Model):
 
     def __str__(self) -> str:
         return f"Treatment for {self.session}"
+
+    @property
+    def area_labels(self) -> list[str]:
+        """The areas in words ("Eye area", not "eyes"); an unknown code stays as it is."""
+        return [_label(Area, code) for code in self.areas]
+
+    @property
+    def add_on_labels(self) -> list[str]:
+        return [_label(AddOn, code) for code in self.add_ons]
+
+
+def _label(choices: type[models.TextChoices], code: str) -> str:
+    return choices(code).label if code in choices.values else code
 
 
 class Reminder(models.Model):

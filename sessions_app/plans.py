@@ -21,6 +21,7 @@ from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 from django.utils import timezone
 
 from clients.models import Client
+from clinic.clinic_time import day_label
 from clinic.errors import Conflict
 from protocols.models import Plan
 from protocols.services import plan_build
@@ -114,8 +115,8 @@ def plan_cancel(*, plan: Plan, by, reason: str = "") -> Plan:
     in_progress = plan.sessions.filter(status=Session.Status.CHECKED_IN).first()
     if in_progress is not None:
         raise Conflict(
-            f"Session {in_progress.pk} of {plan_label(plan)} is checked in: complete it "
-            "before cancelling the plan.",
+            f"The session of {day_label(in_progress.start)} in {plan_label(plan)} is checked "
+            "in: complete it before cancelling the plan.",
             field="plan",
         )
     for session in plan.sessions.filter(status=Session.Status.BOOKED).select_related("client"):

@@ -130,6 +130,12 @@ class ReminderListView(RoleRequiredMixin, ListView):
             client = Client.objects.filter(pk=self.filters["client"]).first()
         context.update(
             filters=self.filters,
+            # The filters in words for the captions: labels, never codes (issue 13).
+            filter_labels={
+                "kind": Reminder.Kind(self.filters["kind"]).label if self.filters["kind"] else "",
+                "status": Status(self.filters["status"]).label if self.filters["status"] else "",
+                "tab": TABS[self.filters["tab"]][0],
+            },
             tabs=tabs,
             status_counts=[(value, label, counts.get(value, 0)) for value, label in Status.choices],
             kinds=Reminder.Kind.choices,

@@ -20,18 +20,21 @@ from clinic.clinic_time import local_datetime
 from protocols.models import Plan
 from sessions_app import maintenance
 from sessions_app.models import Reminder, Session, TreatmentRecord
-from sessions_app.series import series_ended_q
+from sessions_app.series import rebook_annotations, series_ended_q
 
 
 def plans_with_progress(queryset: QuerySet[Plan] | None = None) -> QuerySet[Plan]:
     """Plans with their progress: sessions booked (not cancelled), completed, and
     ``series_ended``, the one rule of ``sessions_app.series`` (nothing booked or checked
-    in, at least one completed: whatever happened to the sessions after the last one)."""
+    in, at least one completed: whatever happened to the sessions after the last one), and
+    ``sessions_to_rebook`` (``sessions_app.series.rebook_annotations``)."""
     queryset = Plan.objects.all() if queryset is None else queryset
     return queryset.select_related("protocol", "client").annotate(
         sessions_booked=Count("sessions", filter=~Q(sessions__status="cancelled")),
         sessions_completed=Count("sessions", filter=Q(sessions__status="completed")),
         series_ended=ExpressionWrapper(series_ended_q(), output_field=BooleanField()),
+        # Issue 13: how many cancelled sessions remain to rebook.
+        **rebook_annotations(),
     )
 
 

@@ -13,6 +13,7 @@ from sessions_app.models import (
     AddOn,
     Area,
     ClosedDay,
+    DayOff,
     Device,
     Reminder,
     Room,
@@ -26,6 +27,7 @@ from sessions_app.rules import (
     INTENSITY_MICROAMPS,
     SESSION_MINUTES,
 )
+from sessions_app.treatment import CORRECTION_REASON_MAX_LENGTH
 
 
 class RoomSerializer(serializers.ModelSerializer):
@@ -46,9 +48,55 @@ class WorkingHoursSerializer(serializers.ModelSerializer):
     class Meta:
         model = WorkingHours
         fields = ["id", "esthetician", "weekday", "starts_at", "ends_at"]
-        # The rules (ends after it starts, one shift a weekday) live in
+        # The rules (ends after it starts, no overlap with the day's other shifts) live in
         # resource_services.working_hours_save, which the API and the pages both call.
         validators = []
+
+
+class DayOffSerializer(serializers.ModelSerializer):
+    """One esthetician's day off: nothing can be booked with them that day (issue 13)."""
+
+    esthetician = serializers.PrimaryKeyRelatedField(queryset=active_estheticians())
+
+    class Meta:
+        model = DayOff
+        fields = ["id", "esthetician", "date", "reason"]
+        # The rules (not past, not off already) live in resource_services.day_off_add.
+        validators = []
+
+
+class OutsideSerializer(serializers.Serializer):
+    """A booked session a change of hours would leave outside them (sessions_app.hours)."""
+
+    session = serializers.IntegerField(source="session.pk")
+    start = serializers.DateTimeField(source="session.start")
+    end = serializers.DateTimeField(source="session.end")
+    esthetician = serializers.IntegerField(source="session.esthetician_id")
+    client_name = serializers.CharField(source="session.client.full_name")
+    reason = serializers.CharField(help_text="Why the session would be outside the hours.")
+
+
+class ShiftChangeQuerySerializer(serializers.Serializer):
+    """A shift as it would be saved, to ask what it would leave outside the hours."""
+
+    esthetician = serializers.PrimaryKeyRelatedField(queryset=active_estheticians())
+    weekday = serializers.IntegerField(min_value=0, max_value=6, help_text="Monday = 0.")
+    starts_at = serializers.TimeField(format="%H:%M", input_formats=["%H:%M"])
+    ends_at = serializers.TimeField(format="%H:%M", input_formats=["%H:%M"])
+    shift = serializers.PrimaryKeyRelatedField(
+        queryset=WorkingHours.objects.all(),
+        required=False,
+        help_text="The shift being changed; left out, a new shift.",
+    )
+
+
+class ClosedDayQuerySerializer(serializers.Serializer):
+    date = serializers.DateField(validators=[validate_calendar_date])
+
+
+class DayOffQuerySerializer(serializers.Serializer):
+    esthetician = serializers.PrimaryKeyRelatedField(queryset=active_estheticians())
+    date = serializers.DateField(validators=[validate_calendar_date])
 
 
 class ClosedDaySerializer(serializers.ModelSerializer):
@@ -133,6 +181,19 @@ class SessionBookSerializer(serializers.Serializer):
 
 class RescheduleSerializer(serializers.Serializer):
     start = ClinicDateTimeField()
+    # Left out: the session keeps its length (the time grid's resize sends it, issue 13).
+    minutes = serializers.IntegerField(required=False, **SESSION_MINUTES.field_limits())
+    # Left out: the session keeps its esthetician, room and device (issue 13: a
+    # reschedule may change them; the new one must be bookable and free).
+    esthetician = serializers.PrimaryKeyRelatedField(
+        queryset=active_estheticians(), required=False, help_text="Move to this esthetician."
+    )
+    room = serializers.PrimaryKeyRelatedField(
+        queryset=Room.objects.all(), required=False, help_text="Move to this room."
+    )
+    device = serializers.PrimaryKeyRelatedField(
+        queryset=Device.objects.all(), required=False, help_text="Move to this device."
+    )
 
 
 class CheckInSerializer(serializers.Serializer):
@@ -196,6 +257,16 @@ class PlanCreateSerializer(serializers.Serializer):
     start_date = serializers.DateField(validators=[validate_calendar_date])
 
 
+class SeriesMoveSerializer(serializers.Serializer):
+    """One session of a series put at another time, the others left where they are."""
+
+    day = serializers.DateField(
+        validators=[validate_calendar_date],
+        help_text="The day the series puts the session on (a preview row's ``day``).",
+    )
+    start = ClinicDateTimeField(help_text="When it is to be instead.")
+
+
 class SeriesBookSerializer(serializers.Serializer):
     esthetician = serializers.PrimaryKeyRelatedField(queryset=active_estheticians())
     room = serializers.PrimaryKeyRelatedField(queryset=Room.objects.all())
@@ -206,7 +277,19 @@ class SeriesBookSerializer(serializers.Serializer):
     )
     sessions = serializers.IntegerField(required=False, min_value=1)
     weeks = serializers.IntegerField(required=False, min_value=1)
+    moves = SeriesMoveSerializer(
+        many=True,
+        required=False,
+        help_text="Sessions to put at another time than the series would (issue 13), by "
+        "the day the preview shows them on; the other sessions stay where they are.",
+    )
     preview = serializers.BooleanField(required=False, default=False)
+
+    def validate_moves(self, moves):
+        days = [move["day"] for move in moves]
+        if len(set(days)) != len(days):
+            raise serializers.ValidationError("Move each day's session once.")
+        return moves
 
 
 class ReminderSerializer(serializers.ModelSerializer):
@@ -292,3 +375,25 @@ class FreeTimeSerializer(serializers.Serializer):
     room_name = serializers.CharField(source="room.name")
     device = serializers.IntegerField(source="device.pk")
     device_name = serializers.CharField(source="device.__str__")
+
+
+class TreatmentCorrectSerializer(serializers.Serializer):
+    """A correction of the treatment record (issue 13): the fields that change, checked as
+    on completion, and why (required; kept with the earlier version)."""
+
+    modality = serializers.ChoiceField(choices=Modality.choices, required=False)
+    intensity_microamps = serializers.IntegerField(
+        required=False, **INTENSITY_MICROAMPS.field_limits()
+    )
+    frequency_hz = serializers.DecimalField(
+        max_digits=12, decimal_places=2, required=False, **FREQUENCY_HZ.field_limits()
+    )
+    duration_minutes = serializers.IntegerField(required=False, **DURATION_MINUTES.field_limits())
+    areas = serializers.ListField(
+        child=serializers.ChoiceField(choices=Area.choices), required=False
+    )
+    add_ons = serializers.ListField(
+        child=serializers.ChoiceField(choices=AddOn.choices), required=False
+    )
+    notes = serializers.CharField(required=False, allow_blank=True)
+    reason = serializers.CharField(max_length=CORRECTION_REASON_MAX_LENGTH)

@@ -1,4 +1,5 @@
-"""The esthetician's calendar, the front desk's day, booking a series and the session page."""
+"""The esthetician's calendar, the front desk's day, booking one session and the session
+page (booking a series: ``sessions_app.series_views``)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,8 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import reverse
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.views.generic import FormView, TemplateView
@@ -23,24 +23,24 @@ from clients.selectors import (
 )
 from clinic.clinic_time import day_label, hhmm, local, local_datetime, localdate
 from clinic.dates import OUT_OF_RANGE, within_calendar
-from clinic.errors import BookingClash, DomainError
+from clinic.errors import DomainError
 from clinic.forms import form_add_error
-from clinic.permissions import RoleRequiredMixin
+from clinic.permissions import RoleRequiredMixin, refusal
 from clinic.roles import Role
 from clinic.selectors import active_estheticians
-from protocols.services import plan_build
-from sessions_app import plans, selectors, services
+from sessions_app import calendar_views, reschedule_page, selectors, services
+from sessions_app.calendar_feed import BY_ESTHETICIAN, BY_ROOM
 from sessions_app.forms import (
     CancelForm,
     CheckInForm,
     CompleteForm,
     RescheduleForm,
-    SeriesForm,
     SessionBookForm,
 )
 from sessions_app.free_times import free_times
 from sessions_app.lifecycle import HealthChangeReported
 from sessions_app.models import Session
+from sessions_app.treatment import treatment_corrections, treatment_may_correct
 
 
 def _parse_day(request) -> date:
@@ -113,6 +113,16 @@ class CalendarView(RoleRequiredMixin, TemplateView):
                 }
             )
         step = timedelta(days=length)
+        if esthetician is not None:
+            context["grid"] = calendar_views.grid_config(
+                self.request,
+                view="timeGridDay" if view == "day" else "timeGridWeek",
+                day=day,
+                first=first,
+                days=length,
+                by=BY_ESTHETICIAN,
+                esthetician=esthetician,
+            )
         context.update(
             esthetician=esthetician,
             estheticians=staff,
@@ -136,6 +146,7 @@ class DayScheduleView(RoleRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         day = _parse_day(self.request)
+        by = calendar_views.grouping(self.request)
         staff = list(active_estheticians())
         sessions = _badged(_with_client_eligibility(selectors.sessions_on(day)))
         columns = [
@@ -145,7 +156,23 @@ class DayScheduleView(RoleRequiredMixin, TemplateView):
             }
             for e in staff
         ]
+        if by == BY_ROOM:  # one column per room with a session that day (issue 13)
+            rooms = {s.room_id: s.room for s, _ in sessions}
+            columns = [
+                {"room": room, "sessions": [(s, el) for s, el in sessions if s.room_id == pk]}
+                for pk, room in sorted(rooms.items(), key=lambda item: item[1].name)
+            ]
         context.update(
+            by=by,
+            grid=calendar_views.grid_config(
+                self.request,
+                view="resourceTimeGridDay",
+                day=day,
+                first=day,
+                days=1,
+                by=by,
+                esthetician=None,
+            ),
             day=day,
             columns=columns,
             previous=day - timedelta(days=1),
@@ -154,109 +181,6 @@ class DayScheduleView(RoleRequiredMixin, TemplateView):
             session_count=len(sessions),
         )
         return context
-
-
-class SeriesBookView(RoleRequiredMixin, FormView):
-    """Start from the client: see their plan, preview the dates with clashes marked,
-    and book the whole series in one click (nothing is booked if any date clashes)."""
-
-    permission = "sessions.book"
-    form_class = SeriesForm
-    template_name = "sessions/series_book.html"
-
-    @cached_property
-    def client(self) -> Client:
-        return get_object_or_404(
-            clients_for_eligibility(Client.objects.all()), pk=self.kwargs["pk"]
-        )
-
-    def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "user": self.request.user}
-
-    def get_initial(self):
-        try:
-            plan = plan_build(
-                client=self.client,
-                start_date=localdate() + timedelta(days=1),
-                by=self.request.user,
-            )
-        except DomainError:
-            return {}
-        return {"sessions": plan.sessions_min, "weeks": plan.weeks_max}
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["client"] = self.client
-        context["eligibility"] = client_eligibility(client=self.client)
-        _record_gate(self.request, self.client, context["eligibility"])
-        form = context["form"]
-        # The plan shown follows the start date typed, once it is a valid date.
-        start = getattr(form, "cleaned_data", {}).get("start_date") or form.initial.get(
-            "start_date"
-        )
-        # A start date cleared (or not a date) leaves no plan to show; the form says why.
-        context["plan"] = None if start is None else self._plan_or_none(start)
-        # Said before anything is typed: a plan overlapping this one will be refused.
-        context.setdefault(
-            "active_plan",
-            plans.plans_active(self.client.plans.all()).order_by("start_date").first(),
-        )
-        return context
-
-    def _plan_or_none(self, start):
-        try:
-            return plan_build(client=self.client, start_date=start, by=self.request.user)
-        except DomainError:
-            return None
-
-    def form_valid(self, form):
-        data = form.cleaned_data
-        args = dict(
-            esthetician=data["esthetician"],
-            room=data["room"],
-            device=data["device"],
-            at=data["time"],
-            weekdays=data["weekdays"],
-            sessions=data["sessions"],
-            weeks=data["weeks"],
-        )
-        try:
-            if "book" not in self.request.POST:
-                plan = plan_build(
-                    client=self.client, start_date=data["start_date"], by=self.request.user
-                )
-                # Say so at preview already: a second active plan will not be booked.
-                plans.plan_check_no_overlap(plan)
-                proposal = services.series_propose(plan=plan, **args)
-                return self.render_to_response(self.get_context_data(form=form, proposal=proposal))
-            with transaction.atomic():
-                plan = plans.plan_create(
-                    client=self.client, start_date=data["start_date"], by=self.request.user
-                )
-                booked = services.series_book(plan=plan, by=self.request.user, **args)
-        except plans.ActivePlanExists as error:
-            # The message names the plan; the page links to it (where it can be cancelled).
-            form_add_error(form, error)
-            context = self.get_context_data(form=form, active_plan=error.plan)
-            return self.render_to_response(context)
-        except BookingClash as clash:
-            form.add_error(None, clash.message)
-            plan = plan_build(
-                client=self.client, start_date=data["start_date"], by=self.request.user
-            )
-            proposal = services.series_propose(plan=plan, **args)
-            return self.render_to_response(self.get_context_data(form=form, proposal=proposal))
-        except (DomainError, ValidationError) as error:
-            form_add_error(form, error)
-            return self.form_invalid(form)
-        first, last = local(booked[0].start), local(booked[-1].start)
-        messages.success(
-            self.request,
-            f"Booked {len(booked)} sessions for {self.client.full_name}, "
-            f"{first:%b %-d} to {last:%b %-d}.",
-        )
-        url = reverse("sessions:calendar")
-        return redirect(f"{url}?esthetician={data['esthetician'].pk}&date={first:%Y-%m-%d}")
 
 
 # The booking page's "Next free times": what it asks of the free-times engine.
@@ -411,6 +335,7 @@ class SessionDetailView(RoleRequiredMixin, TemplateView):
                 "no_show_by",
                 "checked_in_by",
                 "completed_by",
+                "treatment__recorded_by",
                 "health_change__reported_by",
             )
         )
@@ -440,6 +365,11 @@ class SessionDetailView(RoleRequiredMixin, TemplateView):
             is_today=start.date() == localdate(),
             has_started=session.start <= timezone.now(),
         )
+        record = getattr(session, "treatment", None)
+        if record is not None:
+            # What was corrected, by whom and why (issue 13), and who may correct it.
+            context["corrections"] = treatment_corrections(record=record)
+            context["may_correct"] = treatment_may_correct(user=self.request.user, record=record)
         context.setdefault("check_in_form", CheckInForm())
         context.setdefault("cancel_form", CancelForm())
         context.setdefault("complete_form", CompleteForm(initial=self._complete_initial(last)))
@@ -448,52 +378,23 @@ class SessionDetailView(RoleRequiredMixin, TemplateView):
         )
         if session.status == Session.Status.BOOKED and self.request.user.can("sessions.book"):
             context["reschedule_free_times"] = self._reschedule_free_times()
+            context["finder_form"] = self.finder
         return context
 
     def _reschedule_initial(self, start) -> dict:
-        """The session's own date and time, or the free time chosen from the list below
-        the form (``?date=YYYY-MM-DD&time=HH:MM``, no JavaScript); a value that does not
-        parse is ignored."""
-        initial = {"date": start.date(), "time": start.time()}
-        for name in ("date", "time"):
-            raw = self.request.GET.get(name)
-            if raw is None:
-                continue
-            try:
-                initial[name] = RescheduleForm.base_fields[name].clean(raw)
-            except ValidationError:
-                continue
-        return initial
+        """The move form's values (``reschedule_page.reschedule_initial``)."""
+        return reschedule_page.reschedule_initial(self.request, self.session)
 
     def _reschedule_free_times(self) -> list[dict] | None:
-        """The next free times to move this session to: its esthetician, room, device and
-        length, by the free-times engine of booking (issue 11, "Staff use it from the
-        booking pages"). The session itself clashes with nothing (``exclude``); the
-        client's other sessions and one-a-day rule count. None when the engine refuses
-        (an esthetician, room or device no longer in use): the form says why on submit."""
-        session = self.session
-        today = localdate()
-        try:
-            found = free_times(
-                date_from=today,
-                date_to=today + timedelta(days=FREE_TIMES_DAYS - 1),
-                minutes=int((session.end - session.start).total_seconds() // 60),
-                esthetician=session.esthetician,
-                room=session.room,
-                device=session.device,
-                client=session.client,
-                exclude=[session.pk],
-                limit=self.free_times_shown,
-            )
-        except DomainError:
-            return None
-        shown = []
-        for free in found:
-            start = local(free.start)
-            query = urlencode({"date": f"{start:%Y-%m-%d}", "time": f"{start:%H:%M}"})
-            label = f"{day_label(start)}, {hhmm(start)}–{hhmm(free.end)}"
-            shown.append({"start": start, "label": label, "query": query})
-        return shown
+        """The next free times to move this session to, with its own esthetician, room
+        and device or those the finder asks for (``reschedule_page``, issue 13)."""
+        return reschedule_page.reschedule_free_times(
+            self.request, self.session, shown=self.free_times_shown, finder=self.finder
+        )
+
+    @cached_property
+    def finder(self):
+        return reschedule_page.finder_form(self.request, self.session)
 
     def _complete_initial(self, last) -> dict:
         """Pre-fill with the client's last settings, else the plan's defaults."""
@@ -518,11 +419,13 @@ class SessionDetailView(RoleRequiredMixin, TemplateView):
             return redirect("sessions:detail", pk=self.session.pk)
         form_class, permission = self.forms[action]
         if not request.user.can(permission):
-            raise PermissionDenied(f"Your role may not do this ({permission}).")
+            raise PermissionDenied(refusal(request.user, permission))
         form = form_class(request.POST) if form_class else None
         if form is not None and not form.is_valid():
             return self.render_to_response(self.get_context_data(**{f"{action}_form": form}))
         data = form.cleaned_data if form is not None else {}
+        if self._asks_first(action):
+            return self._confirmation(action, form)
         try:
             done = self._act(action, data)
         except HealthChangeReported as reported:
@@ -530,13 +433,37 @@ class SessionDetailView(RoleRequiredMixin, TemplateView):
             messages.warning(request, reported.message)
             return redirect("clients:screening", pk=self.session.client_id)
         except (DomainError, ValidationError) as error:
-            if form is None:
+            # The session's state changed under the page (someone else cancelled it):
+            # its form may no longer be shown, so the page says it at the top.
+            if form is None or getattr(error, "field", None) == "status":
                 messages.error(request, getattr(error, "message", str(error)))
                 return redirect("sessions:detail", pk=self.session.pk)
             form_add_error(form, error)
             return self.render_to_response(self.get_context_data(**{f"{action}_form": form}))
         messages.success(request, done)
         return redirect("sessions:detail", pk=self.session.pk)
+
+    # Asked once more before they are done (issue 13, "Confirm and undo"): the first
+    # press shows what will happen; "Yes" posts again with ``confirmed=yes``. Works
+    # without JavaScript. A session in no state to change skips the question, so the
+    # service's refusal is shown at once.
+    confirm_first = {
+        "cancel": {Session.Status.BOOKED, Session.Status.CHECKED_IN},
+        "no_show": {Session.Status.BOOKED},
+    }
+
+    def _asks_first(self, action: str) -> bool:
+        states = self.confirm_first.get(action)
+        confirmed = self.request.POST.get("confirmed") == "yes"
+        return bool(states) and not confirmed and self.session.status in states
+
+    def _confirmation(self, action: str, form):
+        context = {
+            "session": self.session,
+            "action": action,
+            "cancel_form": form if action == "cancel" else None,
+        }
+        return TemplateResponse(self.request, "sessions/session_confirm.html", context)
 
     def _act(self, action: str, data: dict) -> str:
         session, by = self.session, self.request.user
@@ -550,8 +477,13 @@ class SessionDetailView(RoleRequiredMixin, TemplateView):
             return "Treatment recorded; the session is complete."
         if action == "reschedule":
             start = local_datetime(data["date"], data["time"])
-            services.session_reschedule(session=session, start=start, by=by)
-            return f"Moved to {local(start):%a %b %-d at %-I:%M %p}."
+            changes = reschedule_page.reschedule_changes(data, session)
+            moved = services.session_reschedule(session=session, start=start, by=by, **changes)
+            where = ""
+            if changes:
+                where = f" with {moved.esthetician.get_full_name() or moved.esthetician}, "
+                where += f"{moved.room} and {moved.device}"
+            return f"Moved to {local(start):%a %b %-d at %-I:%M %p}{where}."
         if action == "cancel":
             services.session_cancel(session=session, by=by, reason=data["reason"])
             return "Session cancelled; the slot is free again."

@@ -91,7 +91,8 @@ class DeviceFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Device
 
-    name = "NuFACE Pro"
+    # Device names are unique regardless of case (issue 13).
+    name = factory.Sequence(lambda n: f"NuFACE Pro {n}")
     serial_number = factory.Sequence(lambda n: f"SN-{n:05d}")
 
 

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, settings
 from clinic.roles import Role
 from clinic.tokens import token_issue
 from clinic.wsgi import application
+from sessions_app.models import DayOff
 from tests.factories import (
     ClearanceFactory,
     ClosedDayFactory,
@@ -74,6 +75,7 @@ def clinic_data(db, a_client):
     SessionFactory(esthetician=esthetician, start=session.start + timedelta(days=2))
     reminder = ReminderFactory(session=session)
     closed = ClosedDayFactory()
+    day_off = DayOff.objects.create(esthetician=esthetician, date=closed.date, reason="Course")
     ids = {
         "clients": a_client.pk,
         "clearances": clearance.pk,
@@ -84,6 +86,7 @@ def clinic_data(db, a_client):
         "devices": session.device_id,
         "working-hours": hours[0].pk,
         "closed-days": closed.pk,
+        "days-off": day_off.pk,
         "staff": esthetician.pk,
     }
     _, token = token_issue(user=manager)

@@ -63,7 +63,8 @@ def test_esthetician_books_a_series_and_completes_todays_session(visit, page):
     session_at(ClientFactory(first_name="Bea"), esme, room, device, start, time(10))
 
     visit.login("esme")
-    expect(page.get_by_role("heading", level=1)).to_contain_text("My week")
+    # The esthetician lands on today (issue 13).
+    expect(page.get_by_role("heading", level=1)).to_contain_text("My day")
 
     # From the client, start a series and preview it: the clash is marked.
     visit.go(f"/clients/{ava.pk}/")

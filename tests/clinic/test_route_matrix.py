@@ -30,13 +30,16 @@ from django.core.files.base import ContentFile
 from django.db import connection
 from django.test import Client as BrowserClient
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+from django.utils.html import escape
 from rest_framework.views import APIView
 
 from clinic.permissions import RolePermission, RoleRequiredMixin
-from clinic.roles import PERMISSIONS, Role, role_can
+from clinic.roles import PERMISSION_WORDS, PERMISSIONS, Role, role_can
 from clinic.tokens import token_issue
 from protocols.models import Protocol
 from sessions_app.links import link_token
+from sessions_app.models import DayOff
 from tests.factories import (
     ClearanceFactory,
     ClientFactory,
@@ -126,6 +129,7 @@ SEGMENT_KIND = {
     "hours": "working_hours",
     "working-hours": "working_hours",
     "closed-days": "closed_day",
+    "days-off": "day_off",
     "protocols": "protocol",
     "staff": "staff",
     "revoke": "client",  # /e/revoke/<pk>/: every link emailed to this client
@@ -363,6 +367,10 @@ def make_object(kind: str):
         return WorkingHoursFactory()
     if kind == "closed_day":
         return ClosedDayFactory()
+    if kind == "day_off":
+        return DayOff.objects.create(
+            esthetician=UserFactory(role=ES), date=timezone.localdate(), reason="Training"
+        )
     if kind == "protocol":
         return Protocol.objects.order_by("min_age").first()
     if kind == "staff":
@@ -441,6 +449,7 @@ TABLES = (
     "sessions_app_device",
     "sessions_app_workinghours",
     "sessions_app_closedday",
+    "sessions_app_dayoff",
     "knox_authtoken",
     # A refused request reads no health data, so it logs no access either.
     "auditlog_logentry",
@@ -480,8 +489,10 @@ def assert_refused(response, check: Check):
         assert response.json()["detail"]
     else:
         assert response["Content-Type"].startswith("text/html")
-        if check.gate.label in PERMISSIONS:  # the page says which permission it lacks
-            assert check.gate.label in response.content.decode()
+        if check.gate.label in PERMISSIONS:  # the page says, in words, what the role may not do
+            page = response.content.decode()
+            assert escape(PERMISSION_WORDS[check.gate.label]) in page
+            assert check.gate.label not in page  # never the permission's code
 
 
 # The matrix ----------------------------------------------------------------------------

@@ -237,7 +237,7 @@ def test_adding_a_room_saves_it_and_returns_to_the_setup_page(mgr):
 def test_a_room_name_already_taken_is_shown_on_the_form(mgr, room):
     response = mgr.post(reverse("manage:room-add"), {"name": "Willow room", "is_active": "on"})
     assert response.status_code == 200
-    assert "Room with this Name already exists." in body(response)
+    assert "There is already a room named “Willow room”." in body(response)
     assert Room.objects.count() == 1
 
 
@@ -354,19 +354,33 @@ def test_a_shift_that_does_not_end_after_it_starts_is_refused(mgr, esthetician, 
     assert response.status_code == 200
     html = body(response)
     assert "The shift must end after it starts." in html
-    assert 'id="id_ends_at_errors"' in html
+    assert 'id="id_ends_at_error"' in html
     assert not WorkingHours.objects.exists()
 
 
-def test_a_second_shift_on_the_same_weekday_is_a_form_error_not_a_crash(mgr, esthetician, shift):
+def test_an_overlapping_second_shift_on_the_same_weekday_is_a_form_error_not_a_crash(
+    mgr, esthetician, shift
+):
+    # Issue 13: a weekday may have several shifts, but never overlapping ones.
     response = mgr.post(reverse("manage:hours-add"), shift_form(esthetician, 0, "12:00", "20:00"))
     assert response.status_code == 200
     html = body(response)
-    assert f"{esthetician.get_full_name()} already has a shift on Mondays." in html
-    assert 'id="id_weekday_errors"' in html
+    assert f"{esthetician.get_full_name()} already works 09:00–17:00 on Mondays" in html
+    assert 'id="id_starts_at_error"' in html
     assert WorkingHours.objects.count() == 1
     shift.refresh_from_db()
     assert shift.starts_at == time(9)
+
+
+def test_a_second_shift_after_a_lunch_break_is_saved_and_shown_in_the_grid(mgr, esthetician):
+    WorkingHoursFactory(esthetician=esthetician, weekday=0, starts_at=time(9), ends_at=time(13))
+    response = mgr.post(reverse("manage:hours-add"), shift_form(esthetician, 0, "14:00", "18:00"))
+    assert response.status_code == 302
+    shifts = WorkingHours.objects.filter(esthetician=esthetician, weekday=0).order_by("starts_at")
+    assert [(h.starts_at, h.ends_at) for h in shifts] == [(time(9), time(13)), (time(14), time(18))]
+    grid = body(mgr.get(HOME)).split('class="table compact hours-grid"')[1].split("</table>")[0]
+    assert '9:00 AM–</span><span class="to">1:00 PM' in grid
+    assert '2:00 PM–</span><span class="to">6:00 PM' in grid
 
 
 def test_a_front_desk_member_cannot_be_given_a_shift(mgr, front_desk):
@@ -388,11 +402,11 @@ def test_editing_a_shift_moves_it_to_a_free_weekday(mgr, esthetician, shift):
     assert WorkingHours.objects.count() == 1
 
 
-def test_editing_a_shift_onto_a_taken_weekday_is_refused(mgr, esthetician, shift):
+def test_editing_a_shift_onto_a_weekday_where_it_overlaps_is_refused(mgr, esthetician, shift):
     tuesday = WorkingHoursFactory(esthetician=esthetician, weekday=1)
     url = reverse("manage:hours-edit", kwargs={"pk": tuesday.pk})
     response = mgr.post(url, shift_form(esthetician, 0))
-    assert "already has a shift on Mondays" in body(response)
+    assert "already works 09:00–17:00 on Mondays" in body(response)
     tuesday.refresh_from_db()
     assert tuesday.weekday == 1
 
@@ -455,17 +469,31 @@ def test_a_bad_date_is_a_form_error(mgr):
     assert not ClosedDay.objects.exists()
 
 
-def test_closing_a_day_with_sessions_booked_warns(mgr, esthetician, room, device):
+def test_closing_a_day_with_sessions_booked_lists_them_first_then_closes_on_save_anyway(
+    mgr, esthetician, room, device
+):
+    # Issue 13: the sessions booked that day are listed (with links to move them) before
+    # the day is closed, no longer only counted after it.
     start = local_datetime(date(2026, 12, 24), time(10))
-    SessionFactory(esthetician=esthetician, room=room, device=device, start=start)
-    response = mgr.post(reverse("manage:closed-day-add"), {"date": "2026-12-24"})
+    session = SessionFactory(esthetician=esthetician, room=room, device=device, start=start)
+    url = reverse("manage:closed-day-add")
+    asked = mgr.post(url, {"date": "2026-12-24"})
+    assert asked.status_code == 200
+    assert not ClosedDay.objects.exists()
+    html = body(asked)
+    assert "1 booked session would fall outside the hours" in html
+    assert session.client.full_name in html
+    move = reverse("sessions:detail", kwargs={"pk": session.pk})
+    assert f'href="{move}#change-heading"' in html
+    assert f'name="confirmed" value="{session.pk}"' in html
+    response = mgr.post(url, {"date": "2026-12-24", "confirmed": str(session.pk)})
+    assert response.status_code == 302
     assert ClosedDay.objects.filter(date=date(2026, 12, 24)).exists()
-    warning = next(m for m in flashed(response) if "already booked" in m)
-    assert warning.startswith("1 session is already booked that day;")
-    schedule = reverse("sessions:schedule")
-    assert f'<a href="{schedule}?date=2026-12-24">' in warning
-    home = body(mgr.get(HOME))
-    assert f'<a href="{schedule}?date=2026-12-24">See that day' in home
+    warning = next(m for m in flashed(response) if "outside the hours" in m)
+    assert warning.startswith("1 booked session is now outside the hours and stays booked")
+    assert f'<a href="{move}#change-heading">' in warning
+    session.refresh_from_db()
+    assert session.status == Session.Status.BOOKED
 
 
 def test_removing_a_closed_day_asks_first_then_reopens_on_post(mgr, closed_day):

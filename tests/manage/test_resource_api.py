@@ -22,7 +22,7 @@ def esme():
     )
 
 
-def test_a_second_shift_on_one_weekday_is_refused_with_the_pages_message(api_as, esme):
+def test_an_overlapping_second_shift_on_one_weekday_is_refused_with_the_pages_message(api_as, esme):
     api = api_as(Role.MANAGER)
     assert (
         api.post(
@@ -30,12 +30,30 @@ def test_a_second_shift_on_one_weekday_is_refused_with_the_pages_message(api_as,
         ).status_code
         == 201
     )
-    response = api.post("/api/working-hours/", {**SHIFT, "esthetician": esme.pk}, format="json")
+    late = {**SHIFT, "starts_at": "16:00", "ends_at": "20:00", "esthetician": esme.pk}
+    response = api.post("/api/working-hours/", late, format="json")
     assert response.status_code == 400
-    assert response.json()["weekday"] == [
-        "Esme Carter already has a shift on Mondays. Edit that shift instead."
+    assert response.json()["starts_at"] == [
+        "Esme Carter already works 09:00–17:00 on Mondays; shifts on one day must not "
+        "overlap. Change the times, or edit that shift instead."
     ]
     assert WorkingHours.objects.count() == 1
+
+
+def test_a_second_shift_on_one_weekday_after_a_break_is_created(api_as, esme):
+    """Issue 13: more than one shift a weekday (a lunch break); the old one-shift rule
+    is gone, so the second shift is a 201 and both are listed."""
+    api = api_as(Role.MANAGER)
+    morning = {**SHIFT, "ends_at": "13:00", "esthetician": esme.pk}
+    afternoon = {**SHIFT, "starts_at": "14:00", "esthetician": esme.pk}
+    assert api.post("/api/working-hours/", morning, format="json").status_code == 201
+    assert api.post("/api/working-hours/", afternoon, format="json").status_code == 201
+    listed = api.get("/api/working-hours/", {"esthetician": esme.pk, "weekday": 0}).json()
+    rows = listed["results"] if isinstance(listed, dict) else listed
+    assert [(r["starts_at"], r["ends_at"]) for r in rows] == [
+        ("09:00:00", "13:00:00"),
+        ("14:00:00", "17:00:00"),
+    ]
 
 
 def test_patching_a_shift_checks_the_whole_shift(api_as, esme):

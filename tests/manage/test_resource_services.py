@@ -57,12 +57,25 @@ def test_every_problem_with_a_shift_is_reported_at_once():
     resource_services.working_hours_save(
         esthetician=person, weekday=3, starts_at=time(9), ends_at=time(17)
     )
+    person.is_active = False
+    person.save()
+    with pytest.raises(ValidationError) as caught:
+        resource_services.working_hours_save(
+            esthetician=person, weekday=3, starts_at=time(12), ends_at=time(20)
+        )
+    # Issue 13: the one-shift-a-weekday rule became "shifts of one day do not overlap".
+    assert set(caught.value.message_dict) == {"esthetician", "starts_at"}
+    assert WorkingHours.objects.get().starts_at == time(9)
+
+
+def test_a_shift_ending_before_it_starts_names_ends_at():
+    person = UserFactory(role=Role.ESTHETICIAN)
     with pytest.raises(ValidationError) as caught:
         resource_services.working_hours_save(
             esthetician=person, weekday=3, starts_at=time(17), ends_at=time(9)
         )
-    assert set(caught.value.message_dict) == {"weekday", "ends_at"}
-    assert WorkingHours.objects.get().starts_at == time(9)
+    assert set(caught.value.message_dict) == {"ends_at"}
+    assert not WorkingHours.objects.exists()
 
 
 def test_a_day_closed_twice_names_the_date():

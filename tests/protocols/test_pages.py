@@ -193,7 +193,7 @@ def test_a_refused_edit_shows_the_reason_and_saves_nothing(page_as, name, change
     assert response.status_code == 200
     html = body(response)
     assert "Please correct the error below." in html
-    errors = html.split(f'id="id_{field}_errors"')[1].split("</ul>")[0]
+    errors = html.split(f'id="id_{field}_error"')[1].split("</ul>")[0]
     assert message in errors
     assert snapshot() == before
 

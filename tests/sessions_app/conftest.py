@@ -41,7 +41,7 @@ def device(db):
 
 @pytest.fixture
 def other_device(db):
-    return DeviceFactory(name="NuFACE Pro", serial_number="MC-2")
+    return DeviceFactory(name="NuFACE Trinity", serial_number="MC-2")
 
 
 @pytest.fixture

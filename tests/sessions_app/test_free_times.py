@@ -237,7 +237,8 @@ def test_queries_do_not_grow_with_the_range(where, other_esthetician, other_room
         date_from=DAY, date_to=DAY + timedelta(days=MAX_DAYS - 1), minutes=45, client=bookable
     )
     assert month_found > day_found * 10
-    assert month_queries == day_queries <= 7
+    # 8: the days off (issue 13) are one query more than before, whatever the range.
+    assert month_queries == day_queries <= 8
 
 
 def test_more_than_a_month_is_refused_naming_date_to(where):

@@ -12,6 +12,7 @@ import time_machine
 
 from clinic.roles import Role
 from protocols.models import Plan
+from sessions_app.booking import plan_label
 from sessions_app.models import Session
 from tests.factories import ClientFactory, DeviceFactory, PlanFactory, RoomFactory, UserFactory
 from tests.sessions_app.helpers import LA, at, full_week, screen
@@ -74,7 +75,7 @@ def test_two_bookings_of_one_plan_at_once_give_one_series_and_a_409_naming_the_p
     assert codes == [201] + [409] * (RACERS - 1)
     for response in responses:
         if response.status_code == 409:
-            assert f"Plan {plan.pk}" in response.json()["plan"][0]
+            assert plan_label(plan) in response.json()["plan"][0]
     assert Session.objects.filter(plan=plan).count() == plan.sessions_min
 
 

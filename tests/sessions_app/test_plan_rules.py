@@ -10,6 +10,7 @@ from django.urls import reverse
 from clinic.errors import Conflict
 from clinic.roles import Role
 from protocols.models import Plan
+from sessions_app.booking import plan_label
 from sessions_app.models import Reminder, Session
 from sessions_app.plans import ActivePlanExists, plan_cancel, plan_create, plans_active
 from sessions_app.reminders import reminders_dispatch
@@ -64,7 +65,7 @@ def test_booking_a_booked_plan_again_is_a_409_naming_the_plan(api_est, plan, whe
     response = api_est.post(f"/api/plans/{plan.pk}/book/", body, format="json")
 
     assert response.status_code == 409
-    assert f"Plan {plan.pk}" in response.json()["plan"][0]
+    assert plan_label(plan) in response.json()["plan"][0]
     assert plan.sessions.count() == 10
 
 
@@ -264,7 +265,7 @@ def test_a_plan_overlapping_an_active_plan_is_a_409_naming_it(api_est, plan, boo
 
     assert response.status_code == 409, response.json()
     body = response.json()
-    assert f"Plan {plan.pk}" in body["start_date"][0]
+    assert plan_label(plan) in body["start_date"][0]
     assert "finish or cancel it first" in body["start_date"][0].lower()
     assert body["active_plan"] == plan.pk
     assert Plan.objects.filter(client=bookable).count() == 1
@@ -458,7 +459,7 @@ def test_series_page_refuses_a_second_active_plan_and_links_to_it(
 
     assert response.status_code == 200
     page = response.content.decode()
-    assert f"Plan {plan.pk}" in page
+    assert plan_label(plan) in page
     assert "Finish or cancel it first" in page
     assert f"{reverse('clients:detail', args=[bookable.pk])}#plan-{plan.pk}" in page
     assert Plan.objects.filter(client=bookable).count() == 1

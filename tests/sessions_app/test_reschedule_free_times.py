@@ -74,8 +74,12 @@ def session(a_client, esthetician, room, device):
 
 
 def offered(html: str) -> list[tuple[str, str]]:
-    """(date, time) of each free-time link below the reschedule form."""
-    link = r'href="\?date=(\d{4}-\d\d-\d\d)&amp;time=(\d\d%3A\d\d)#change-heading"'
+    """(date, time) of each free-time link below the reschedule form (issue 13: the link
+    also fills in the esthetician, room and device)."""
+    link = (
+        r'href="\?date=(\d{4}-\d\d-\d\d)&amp;time=(\d\d%3A\d\d)'
+        r'&amp;esthetician=\d+&amp;room=\d+&amp;device=\d+[^"#]*#change-heading"'
+    )
     return re.findall(link, html)
 
 

@@ -70,9 +70,13 @@ def queries(browser, url) -> int:
     return len(ctx.captured_queries)
 
 
-def test_esthetician_home_is_their_calendar(page_as):
-    response = page_as(Role.ESTHETICIAN).get(reverse("home"))
-    assert response["Location"] == reverse("sessions:calendar")
+def test_esthetician_home_is_their_day_today(page_as):
+    """Issue 13: the esthetician lands on today, not on the week."""
+    response = page_as(Role.ESTHETICIAN).get(reverse("home"), follow=True)
+    assert response.redirect_chain == [(f"{reverse('sessions:calendar')}?view=day", 302)]
+    assert response.context["view"] == "day"
+    assert response.context["day"] == TODAY
+    assert "My day" in response.content.decode()
 
 
 def test_front_desk_home_is_the_day_schedule(page_as):
@@ -168,7 +172,8 @@ def test_series_preview_marks_clash_and_books_nothing(
     body = response.content.decode()
     assert response.status_code == 200
     assert "Clash" in body
-    assert f"session {taken.pk}" in body
+    assert "is booked" in body
+    assert f"session {taken.pk}" not in body  # times in words, no internal ids
     assert "Nearest free" in body
     assert not Plan.objects.exists()
     assert Session.objects.count() == 1
@@ -335,7 +340,7 @@ def test_front_desk_cannot_complete_a_session(page_as, esthetician, room, device
 def test_cancel_from_session_page_frees_slot(page_as, esthetician, room, device, a_client):
     session = book(a_client, esthetician, room, device, TODAY + timedelta(days=1), time(10))
     response = page_as(Role.FRONT_DESK).post(
-        reverse("sessions:detail", args=[session.pk]), {"action": "cancel"}
+        reverse("sessions:detail", args=[session.pk]), {"action": "cancel", "confirmed": "yes"}
     )
     assert response.status_code == 302
     session.refresh_from_db()
@@ -415,6 +420,7 @@ def test_book_one_session_page_names_the_clash(page_as, esthetician, room, devic
     )
     body = response.content.decode()
     assert response.status_code == 200
-    assert f"session {taken.pk}" in body
+    assert "is booked" in body
+    assert f"session {taken.pk}" not in body  # times in words, no internal ids
     assert "Willow room" in body
     assert Session.objects.count() == 1

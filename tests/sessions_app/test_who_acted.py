@@ -197,7 +197,9 @@ def rosa_page(client, rosa):
 def test_cancelling_from_the_page_takes_a_reason_and_shows_who(rosa_page, rosa, monday_session):
     url = reverse("sessions:detail", args=[monday_session.pk])
 
-    response = rosa_page.post(url, {"action": "cancel", "reason": "Moving away"}, follow=True)
+    response = rosa_page.post(
+        url, {"action": "cancel", "reason": "Moving away", "confirmed": "yes"}, follow=True
+    )
 
     monday_session.refresh_from_db()
     assert monday_session.status == Session.Status.CANCELLED

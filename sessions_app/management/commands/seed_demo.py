@@ -41,7 +41,7 @@ STAFF = [
     ("manager", "Maya", "Lindqvist", Role.MANAGER),
 ]
 ROOMS = ["Willow room", "Cedar room", "Birch room"]
-DEVICES = [("NuFACE Pro", "MC-1001"), ("NuFACE Pro", "MC-1002"), ("Myolift QT", "MC-2001")]
+DEVICES = [("NuFACE Pro 1", "MC-1001"), ("NuFACE Pro 2", "MC-1002"), ("Myolift QT", "MC-2001")]
 
 NO = dict.fromkeys(
     [
