@@ -36,17 +36,6 @@ class Outside:
     session: Session
     reason: str
 
-    def as_dict(self) -> dict:
-        session = self.session
-        return {
-            "session": session.pk,
-            "start": session.start.isoformat(),
-            "end": session.end.isoformat(),
-            "esthetician": session.esthetician_id,
-            "client_name": session.client.full_name,
-            "reason": self.reason,
-        }
-
 
 @dataclass
 class HoursChange:
