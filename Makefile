@@ -3,6 +3,9 @@
 #             then the clash tests (marked sqlite_too) again on SQLite, the embedded default
 # make serve - production: gunicorn + Celery worker + beat on DATABASE_URL and REDIS_URL
 #             (README "Running in production")
+# make bench - build the 100k-client and 1k-client bench databases and django-appointment's,
+#             serve them with gunicorn, load them with wrk and write docs/benchmarks.md
+#             (not part of make test; BENCH_ARGS="--clients 2000 --no-docs" for a quick try)
 
 PYTHON ?= python3
 VENV := .venv
@@ -12,7 +15,7 @@ PG_HOST ?= 127.0.0.1
 TEST_DATABASE_URL ?= postgres://postgres@$(PG_HOST):5432/clinic
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test install services lint migrate seed clean var browser serve serve-env
+.PHONY: run test install services lint migrate seed clean var browser serve serve-env bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -73,6 +76,12 @@ test: install services var browser lint
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python manage.py makemigrations --check --dry-run
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/pytest --create-db $(PYTEST_ARGS)
 	DATABASE_URL=sqlite:///$(CURDIR)/var/test-sqlite.sqlite3 $(BIN)/pytest -m sqlite_too -p no:cacheprovider
+
+# wrk is Debian's package (a C load generator: little CPU next to the servers it measures).
+bench: install services var
+	@test -x /usr/bin/wrk || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var
