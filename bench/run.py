@@ -57,6 +57,8 @@ VAR = ROOT / "var" / "bench"
 BIN = ROOT / ".venv" / "bin"
 PG = {"host": os.environ.get("PG_HOST", "127.0.0.1"), "user": "postgres", "port": "5432"}
 DB_BIG, DB_SMALL, DB_PEER = "clinic_bench_big", "clinic_bench_small", "appointment_bench"
+REDIS_BASE = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379")
+REDIS_DB = {DB_BIG: 12, DB_SMALL: 13}
 SLOTS_A_DAY = 16  # 45-minute starts from 08:00 to 19:15
 SESSION_MINUTES = 45
 
@@ -110,10 +112,21 @@ def clinic_env(database: str, secret_key: str) -> dict[str, str]:
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
     }
-    # Nothing a request does here uses Redis (caches and throttles are in-process); leave
-    # the broker on its embedded default rather than touch someone's Redis database.
-    env.pop("REDIS_URL", None)
+    # Each clinic server has a Redis database of its own, as a deployment would: the page
+    # cache and its data version (clinic.dataversion) live there, and are emptied before
+    # the servers start so no run sees another's entries. Bookings' tasks wait there for
+    # a worker the bench does not run.
+    env["REDIS_URL"] = f"{REDIS_BASE}/{REDIS_DB[database]}"
     return env
+
+
+def redis_flush(database: str) -> None:
+    host, port = REDIS_BASE.removeprefix("redis://").split(":")
+    subprocess.run(
+        ["redis-cli", "-h", host, "-p", port, "-n", str(REDIS_DB[database]), "FLUSHDB"],
+        check=True,
+        capture_output=True,
+    )
 
 
 # 1. Databases -------------------------------------------------------------------------------
@@ -249,6 +262,7 @@ class Server:
 
 
 def serve_clinic(name: str, database: str, secret_key: str) -> Server:
+    redis_flush(database)
     command = [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "clinic.wsgi"]
     return Server(name, command, clinic_env(database, secret_key), ROOT)
 
@@ -790,7 +804,9 @@ def section(res: report.Results, info: dict) -> str:
         "",
         "**Method**: each server is gunicorn with the app's `gunicorn.conf.py` (2 sync "
         "workers, keep-alive, no access log), DEBUG off, a random 86-character SECRET_KEY, "
-        "persistent connections (`CONN_MAX_AGE` 60 s, health checks). Ours runs under "
+        "persistent connections (`CONN_MAX_AGE` 60 s, health checks). Ours has a Redis "
+        "database of its own per server (the page cache and its data version, emptied "
+        "before the servers start: the first request of each page computes it). Ours runs under "
         "`bench.settings` (the app's settings plus the floor views and the query counter; "
         "API throttles raised out of the way), the peer (django-appointment 3.12.0, its own "
         "virtualenv, Django 5.2) under a generated minimal project with the same floor views. "

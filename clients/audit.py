@@ -34,7 +34,10 @@ from __future__ import annotations
 from contextvars import ContextVar
 
 from auditlog.models import LogEntry
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.db import connections, router
+from django.db.models.sql import InsertQuery
 
 WHATS = (
     "screening",
@@ -319,9 +322,48 @@ def connect_signals() -> None:
 def flush(request) -> None:
     """Write the reads a request recorded, in one INSERT."""
     pending = getattr(request, _PENDING, None)
-    if pending:
-        LogEntry.objects.bulk_create(pending)
-        pending.clear()
+    if not pending:
+        return
+    if _reads_wait_for_disk():
+        # One row: a plain INSERT that commits itself, where bulk_create would wrap it
+        # in BEGIN ... COMMIT (two more round trips on every read of one record).
+        if len(pending) == 1:
+            pending[0].save()
+        else:
+            LogEntry.objects.bulk_create(pending)
+    else:
+        _insert_without_waiting(pending)
+    pending.clear()
+
+
+def _reads_wait_for_disk() -> bool:
+    """Does the commit of a request's read rows wait for the disk (PostgreSQL's
+    ``synchronous_commit``)? A wait for the disk on every read, however short, is most of
+    an API read's time (issue 14). With ACCESS_LOG_READS_SYNCHRONOUS false (the default
+    is true) the row is written as surely and in order, but a crash of the database
+    server itself may lose the rows committed in its last fraction of a second (at most
+    three ``wal_writer_delay``, 0.6 s by default). Changes to health data are never
+    written this way: their rows commit with the change. Only on PostgreSQL, and only
+    when no transaction is open (the setting would then apply to that one's commit)."""
+    connection = connections[router.db_for_write(LogEntry)]
+    return (
+        settings.ACCESS_LOG_READS_SYNCHRONOUS
+        or connection.vendor != "postgresql"
+        or connection.in_atomic_block
+    )
+
+
+def _insert_without_waiting(entries: list) -> None:
+    """The INSERT of ``entries`` after ``SET LOCAL synchronous_commit TO OFF``, sent as
+    one statement: PostgreSQL runs the statements of one query string as one implicit
+    transaction, which the ``SET LOCAL`` lasts for (one round trip, no BEGIN/COMMIT)."""
+    using = router.db_for_write(LogEntry)
+    opts = LogEntry._meta
+    query = InsertQuery(LogEntry)
+    query.insert_values([f for f in opts.concrete_fields if f is not opts.pk], entries)
+    [(sql, params)] = query.get_compiler(using=using).as_sql()
+    with connections[using].cursor() as cursor:
+        cursor.execute(f"SET LOCAL synchronous_commit TO OFF; {sql}", params)
 
 
 class AccessLogMiddleware:

@@ -6,9 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
+from django.db.models.functions import Upper
 from django.utils import formats, timezone
 
+from clients import eligibility_facts
 from clients.models import Clearance, Client, HealthChange, Screening
 from clients.rules import CONDITION_LABELS, ClearanceFact, Eligibility, eligibility_decide
 from clinic.clinic_time import local, localdate
@@ -50,6 +53,39 @@ def _latest_screening(client: Client, at: datetime) -> Screening | None:
     return max(taken, key=lambda s: (s.recorded_at, s.pk)) if taken else None
 
 
+def _latest_health_change(client: Client, at: datetime) -> HealthChange | None:
+    reported = [c for c in client.health_changes.all() if c.reported_at <= at]
+    return max(reported, key=lambda c: (c.reported_at, c.pk)) if reported else None
+
+
+_HISTORY = ("screenings", "clearances", "health_changes")
+
+
+def _facts(client: Client, at: datetime | None) -> eligibility_facts.Facts:
+    """What the rule reads about ``client`` at ``at`` (now if None), from what is at
+    hand: the facts its queryset brought (``clients_with_eligibility``; at None means
+    as of that query), the history a page prefetched (``clients_for_eligibility``),
+    else one query of its own."""
+    facts = eligibility_facts.annotated(client)
+    if facts is not None and (at is None or at == facts.at):
+        return facts
+    at = at or timezone.now()
+    prefetched = getattr(client, "_prefetched_objects_cache", {})
+    if not all(name in prefetched for name in _HISTORY):
+        found = eligibility_facts.fetch(client.pk, at) if client.pk else None
+        if found is None:  # no such client (any more): nothing on file
+            return eligibility_facts.Facts(at=at, latest=None, change=None, clearances=[])
+        return eligibility_facts.decode(found, at=at)
+    today = localdate(at)
+    clearances = [c for c in client.clearances.all() if c.is_valid_on(today)]
+    return eligibility_facts.Facts(
+        at=at,
+        latest=_latest_screening(client, at),
+        change=_latest_health_change(client, at),
+        clearances=sorted(clearances, key=lambda c: (c.issued_on, c.pk), reverse=True),
+    )
+
+
 def _current(screening: Screening | None, at: datetime) -> Screening | None:
     """The screening if it is still current at ``at`` (SCREENING_VALID_DAYS), else None."""
     if screening is None or at >= screening.recorded_at + screening_validity():
@@ -66,19 +102,18 @@ def client_eligibility(*, client: Client, at: datetime | None = None) -> ClientE
     recorded after the report (SPEC: "a reported change is recorded and the client
     needs a new screening before any check-in or booking").
     """
-    at = at or timezone.now()
-    today = localdate(at)
-    latest = _latest_screening(client, at)
-    change = _pending_health_change(client, at, latest)
+    facts = _facts(client, at)
+    at, latest = facts.at, facts.latest
+    change = _pending_health_change(facts.change, latest)
     screening = None if change else _current(latest, at)
+    # Newest issued first: a condition two clearances cover is named with the newest.
     clearances = [
         ClearanceFact(
             physician=c.physician,
             expires_on=formats.date_format(c.expires_on, "M j, Y"),
             conditions=frozenset(c.conditions),
         )
-        for c in client.clearances.all()
-        if c.is_valid_on(today)
+        for c in facts.clearances
     ]
     eligibility = eligibility_decide(
         screening.result if screening else None,
@@ -96,18 +131,15 @@ def client_eligibility(*, client: Client, at: datetime | None = None) -> ClientE
 
 
 def _pending_health_change(
-    client: Client, at: datetime, latest: Screening | None
+    change: HealthChange | None, latest: Screening | None
 ) -> HealthChange | None:
-    """The latest change in health reported at or before ``at`` if no screening was
-    recorded after it (``latest`` is the latest screening at ``at``). Reads
-    ``client.health_changes.all()``, so a prefetch serves a whole list.
+    """``change`` (the latest change in health reported by then) if no screening was
+    recorded after it (``latest`` is the latest screening by then).
 
     Strictly after: a screening stamped the same instant as the report does not clear it.
     """
-    reported = [c for c in client.health_changes.all() if c.reported_at <= at]
-    if not reported:
+    if change is None:
         return None
-    change = max(reported, key=lambda c: (c.reported_at, c.pk))
     if latest is not None and latest.recorded_at > change.reported_at:
         return None
     return change
@@ -154,15 +186,45 @@ def eligibility_prefetches(path: str = "") -> list[Prefetch]:
 
 
 def clients_for_eligibility(queryset: QuerySet[Client]) -> QuerySet[Client]:
-    """Prefetch what ``client_eligibility`` reads, so a list costs a fixed number of queries."""
+    """Prefetch what ``client_eligibility`` reads, so a list costs a fixed number of queries.
+
+    The whole history comes (3 queries), for a page that shows it (the client's page);
+    a list that shows only the eligibility wants ``clients_with_eligibility``."""
     return queryset.prefetch_related(*eligibility_prefetches())
 
 
+def client_with_eligibility(*, pk: int, at: datetime | None = None) -> Client | None:
+    """The client ``pk`` with what ``client_eligibility`` reads at ``at`` (now), in one
+    query, or None if there is no such client. Only the id is loaded (other fields load
+    when read): for an answer about the client's eligibility, not a page about them."""
+    return eligibility_facts.client(pk, at or timezone.now())
+
+
+def clients_with_eligibility(
+    queryset: QuerySet[Client], *, at: datetime | None = None
+) -> QuerySet[Client]:
+    """The clients with what ``client_eligibility`` reads at ``at`` (now) in the same
+    query: the latest screening and report and the clearances valid that day, as JSON
+    columns (``clients.eligibility_facts``). No query more for one client or a page of
+    them, whatever their history; ``client_eligibility(client=c)`` then answers as of
+    ``at``."""
+    return queryset.annotate(**eligibility_facts.annotations(at or timezone.now()))
+
+
 def client_search(*, query: str = "") -> QuerySet[Client]:
-    """Clients whose name, email or phone contains every word of ``query``."""
+    """Clients whose name, email or phone contains every word of ``query``.
+
+    On PostgreSQL each ``icontains`` is ``UPPER(col) LIKE UPPER('%word%')``, served by the
+    trigram indexes of migration 0008 on the same ``UPPER(col)``. Search hits are ordered
+    by the upper-cased names: no b-tree index serves that order, so the planner reads the
+    hits from the trigram indexes and sorts them, never walking the name index through
+    thousands of clients that do not match (issue 14). The unfiltered list keeps the
+    model's order, which the name index serves page by page.
+    """
     queryset = Client.objects.all()
     # PostgreSQL refuses NUL in a string literal; no name, email or phone holds one.
-    for word in query.replace("\x00", "").split():
+    words = query.replace("\x00", "").split()
+    for word in words:
         digits = "".join(ch for ch in word if ch.isdigit())
         condition = (
             Q(first_name__icontains=word)
@@ -173,7 +235,58 @@ def client_search(*, query: str = "") -> QuerySet[Client]:
         if digits and digits != word:
             condition |= Q(phone__icontains=digits)
         queryset = queryset.filter(condition)
+    if words:
+        queryset = queryset.order_by(Upper("last_name"), Upper("first_name"), "id")
     return queryset
+
+
+# Up to this many clients the list counts them; above it the unfiltered list shows the
+# planner's estimate instead of reading every row for COUNT(*) on each page view.
+EXACT_COUNT_UP_TO = 10_000
+
+
+@dataclass(frozen=True)
+class ClientTotal:
+    """How many clients the unfiltered list holds: counted, or about (``exact=False``)."""
+
+    count: int
+    exact: bool
+
+
+def client_total(*, exact_up_to: int | None = None) -> ClientTotal:
+    """How many clients are on file, for the unfiltered list, in one query.
+
+    On PostgreSQL, from ``pg_class.reltuples`` (kept by autovacuum's ANALYZE) once that
+    reaches ``exact_up_to`` (default ``EXACT_COUNT_UP_TO``), rounded to three significant
+    figures and shown as "about"; below it (or never analysed: -1) the same query counts
+    the rows, which for a small clinic is as cheap and never a step behind a new client.
+    SQLite counts.
+    """
+    if connection.vendor != "postgresql":
+        return ClientTotal(Client.objects.count(), exact=True)
+    with connection.cursor() as cursor:
+        cursor.execute(*client_total_sql(EXACT_COUNT_UP_TO if exact_up_to is None else exact_up_to))
+        count, exact = cursor.fetchone()
+    if exact:
+        return ClientTotal(count, exact=True)
+    return ClientTotal(_three_figures(count), exact=False)
+
+
+def client_total_sql(exact_up_to: int) -> tuple[str, list]:
+    """``client_total``'s one query on PostgreSQL (its EXPLAIN is tested): the COUNT(*)
+    is an InitPlan, which PostgreSQL runs only when the CASE needs it."""
+    table = connection.ops.quote_name(Client._meta.db_table)
+    sql = (
+        f"SELECT CASE WHEN reltuples < %s THEN (SELECT COUNT(*) FROM {table}) "  # noqa: S608
+        "ELSE reltuples::bigint END, reltuples < %s "
+        "FROM pg_class WHERE oid = CAST(%s AS regclass)"
+    )
+    return sql, [exact_up_to, exact_up_to, Client._meta.db_table]
+
+
+def _three_figures(number: int) -> int:
+    places = len(str(number)) - 3
+    return round(number, -places) if places > 0 else number
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,11 @@ class ClientSerializer(serializers.ModelSerializer):
         child=serializers.IntegerField(min_value=1),
         write_only=True,
         required=False,
-        help_text="Registering only. A client with the same email (any case), or the same "
-        "name (any case) and date of birth, is answered 409 with the `duplicates` on file. "
-        "To register another client anyway, send the same body again with the ids of every "
-        "one of those `duplicates` here. A client registered since (a double submit) is "
-        "asked about again.",
+        help_text="Registering, or editing the email, name or date of birth. A client with "
+        "the same email (any case), or the same name (any case) and date of birth, as one "
+        "on file is answered 409 with the `duplicates`. To register (or save) anyway, send "
+        "the same body again with the ids of every one of those `duplicates` here. A client "
+        "registered since (a double submit) is asked about again.",
     )
 
     class Meta:
@@ -54,7 +54,7 @@ class PossibleDuplicateSerializer(serializers.Serializer):
 
 
 class DuplicateClientSerializer(serializers.Serializer):
-    """The 409 of a registration that may be a client already on file."""
+    """The 409 of a registration (or an edit) that may be a client already on file."""
 
     detail = serializers.CharField()
     duplicates = PossibleDuplicateSerializer(many=True)

@@ -51,21 +51,22 @@ def client_check_not_erased(client: Client) -> None:
 
 
 class DuplicateClient(Conflict):
-    """The client being registered may already be on file (409): the same email, or the
-    same name and date of birth. ``duplicates`` names each one; registering another
-    anyway takes ``confirm_duplicate_of`` with every one of their ids."""
+    """The client being registered (or edited, ``editing``) may already be on file (409):
+    the same email, or the same name and date of birth. ``duplicates`` names each one;
+    registering (saving) anyway takes ``confirm_duplicate_of`` with every one of their ids."""
 
-    def __init__(self, duplicates: list[PossibleDuplicate]):
+    def __init__(self, duplicates: list[PossibleDuplicate], *, editing: bool = False):
         shown = "; ".join(
             f"{d.client.full_name}, born {d.client.date_of_birth:%b %-d, %Y} "
             f"({' and '.join(d.matched_labels)})"
             for d in duplicates
         )
         one = len(duplicates) == 1
+        anyway = "save the changes anyway" if editing else "register a new client anyway"
         super().__init__(
             f"{'A client' if one else 'Clients'} with the same email, or the same name and "
             f"date of birth, {'is' if one else 'are'} already registered: {shown}. Open "
-            f"{'that record' if one else 'those records'}, or register a new client anyway.",
+            f"{'that record' if one else 'those records'}, or {anyway}.",
             field="confirm_duplicate_of",
         )
         self.duplicates = duplicates
@@ -126,13 +127,45 @@ def client_create(*, by, confirm_duplicate_of: Iterable[int] = (), **fields) -> 
     return client
 
 
-def client_update(*, client: Client, by, **fields) -> Client:
-    """Change a client's details; the history keeps who changed what and when."""
+# What the duplicate check compares (``client_duplicates``).
+MATCHED_FIELDS = ("email", "first_name", "last_name", "date_of_birth")
+
+
+def _duplicates_of(values: Mapping, *, besides: Client) -> list[PossibleDuplicate]:
+    found = client_duplicates(**{name: values[name] for name in MATCHED_FIELDS})
+    return [d for d in found if d.client.pk != besides.pk]
+
+
+def client_update(
+    *, client: Client, by, confirm_duplicate_of: Iterable[int] = (), **fields
+) -> Client:
+    """Change a client's details; the history keeps who changed what and when.
+
+    The same duplicate check as registering (issue 13): a change that makes the email, or
+    the name and date of birth, match another client on file raises ``DuplicateClient``
+    naming them, and only ``confirm_duplicate_of`` listing every one of them saves it.
+    A match the client already had before the change is not asked about again (a
+    confirmed namesake does not come back with each new phone number)."""
     client_check_not_erased(client)
+    before = {name: getattr(client, name) for name in MATCHED_FIELDS}
     for name, value in fields.items():
         if name in CLIENT_FIELDS:
             setattr(client, name, value)
     client.full_clean()
+    after = {name: getattr(client, name) for name in MATCHED_FIELDS}
+    if after != before:
+        _registration_lock()  # beside registrations, which check the same details
+        new = _duplicates_of(after, besides=client)
+        if new:
+            known = {
+                (d.client.pk, reason)
+                for d in _duplicates_of(before, besides=client)
+                for reason in d.matched_on
+            }
+            new = [d for d in new if any((d.client.pk, r) not in known for r in d.matched_on)]
+        confirmed = set(confirm_duplicate_of or ())
+        if any(d.client.pk not in confirmed for d in new):
+            raise DuplicateClient(new, editing=True)
     client._history_user = by
     client.save()
     return client

@@ -1,18 +1,20 @@
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.functional import cached_property
+from django.utils.safestring import mark_safe
 from django.views import View
 from django.views.generic import FormView, ListView, TemplateView
 
-from clients import audit, selectors, services
+from clients import audit, client_page, selectors, services
 from clients.api import clearance_document_response
 from clients.forms import AccessLogFilterForm, ClearanceForm, ClientForm, ScreeningForm
 from clients.models import Clearance, Client
+from clients.pagination import TotalPaginator
 from clients.rules import CONDITION_LABELS, Condition
-from clinic.clinic_time import localdate
 from clinic.errors import DomainError
 from clinic.forms import form_add_error
 from clinic.models import User
@@ -24,13 +26,24 @@ class ClientListView(RoleRequiredMixin, ListView):
     template_name = "clients/client_list.html"
     paginate_by = 25
 
+    @cached_property
+    def query(self) -> str:
+        return self.request.GET.get("q", "").strip()
+
     def get_queryset(self):
-        query = self.request.GET.get("q", "").strip()
-        return selectors.clients_for_eligibility(selectors.client_search(query=query))
+        # Each row shows only the eligibility: its facts come in the page's own query.
+        return selectors.clients_with_eligibility(selectors.client_search(query=self.query))
+
+    def get_paginator(self, queryset, per_page, **kwargs):
+        # A search counts its hits (the trigram indexes serve it); the whole list shows
+        # "about N" from the planner's estimate once the clinic is large (issue 14).
+        if self.query:
+            return super().get_paginator(queryset, per_page, **kwargs)
+        return TotalPaginator(queryset, per_page, total=selectors.client_total(), **kwargs)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["query"] = self.request.GET.get("q", "").strip()
+        context["query"] = self.query
         context["rows"] = [
             (client, selectors.client_eligibility(client=client))
             for client in context["object_list"]
@@ -55,20 +68,31 @@ class ClientMixin(RoleRequiredMixin):
 HEALTH_SHOWN = ("screening", "clearance", "eligibility")
 
 
-class ClientDetailView(ClientMixin, TemplateView):
+class ClientDetailView(RoleRequiredMixin, TemplateView):
     permission = "clients.view"
     template_name = "clients/client_detail.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["eligibility"] = selectors.client_eligibility(client=self.client)
-        context["changes"] = selectors.client_changes(client=self.client)
+        # The body from the page cache (clients.client_page); the CSRF token is this
+        # request's own.
+        page = client_page.client_page(pk=self.kwargs["pk"], user=self.request.user)
+        client = page["client"]
         # The page shows the screening history, the clearances and (unless erased) the
         # eligibility with its reasons: each is a read of health data.
-        shown = ("screening", "clearance") if self.client.erased_at else HEALTH_SHOWN
-        audit.record_reads(self.request, self.client, *shown)
-        context["today"] = localdate()
+        shown = ("screening", "clearance") if client.erased_at else HEALTH_SHOWN
+        audit.record_reads(self.request, client, *shown)
+        html = page["html"].replace(client_page.CSRF_MARK, get_token(self.request))
+        context["page"] = {"title": page["title"], "html": mark_safe(html)}  # noqa: S308
         return context
+
+
+def confirmed_duplicates(request) -> list[int]:
+    """The clients on file the person saw and still registers (or saves) beside: the
+    value of the "Register a new client anyway" or "Save changes anyway" button (none for
+    the main button)."""
+    raw = request.POST.get("confirm_duplicate_of", "")
+    return [int(part) for part in raw.split(",") if part.strip().isdigit()]
 
 
 class ClientCreateView(RoleRequiredMixin, FormView):
@@ -80,7 +104,7 @@ class ClientCreateView(RoleRequiredMixin, FormView):
         try:
             client = services.client_create(
                 by=self.request.user,
-                confirm_duplicate_of=self._confirmed(),
+                confirm_duplicate_of=confirmed_duplicates(self.request),
                 **form.cleaned_data,
             )
         except services.DuplicateClient as found:
@@ -97,12 +121,6 @@ class ClientCreateView(RoleRequiredMixin, FormView):
         )
         return redirect("clients:screening", pk=client.pk)
 
-    def _confirmed(self) -> list[int]:
-        """The clients on file the person saw and still registers another beside: the
-        value of the "Register a new client anyway" button (none for the main button)."""
-        raw = self.request.POST.get("confirm_duplicate_of", "")
-        return [int(part) for part in raw.split(",") if part.strip().isdigit()]
-
 
 class ClientUpdateView(ClientMixin, FormView):
     permission = "clients.edit"
@@ -115,7 +133,18 @@ class ClientUpdateView(ClientMixin, FormView):
     def form_valid(self, form):
         client = Client.objects.get(pk=self.client.pk)
         try:
-            services.client_update(client=client, by=self.request.user, **form.cleaned_data)
+            services.client_update(
+                client=client,
+                by=self.request.user,
+                confirm_duplicate_of=confirmed_duplicates(self.request),
+                **form.cleaned_data,
+            )
+        except services.DuplicateClient as found:
+            # The new details are another client's (issue 13): show them and ask, as
+            # registering does; "Save changes anyway" posts the form again with their ids.
+            context = self.get_context_data(form=form, duplicates=found.duplicates)
+            context["confirm_ids"] = ",".join(str(d.client.pk) for d in found.duplicates)
+            return self.render_to_response(context)
         except ValidationError as error:
             form_add_error(form, error)
             return self.form_invalid(form)
@@ -198,7 +227,7 @@ class AccessLogView(RoleRequiredMixin, ListView):
         if data.get("client"):
             return Client.objects.filter(pk=data["client"]).first(), None
         if data.get("q"):
-            found = selectors.client_search(query=data["q"]).order_by("last_name", "first_name")
+            found = selectors.client_search(query=data["q"])
             return None, list(found[: self.picker_limit + 1])
         return None, None
 

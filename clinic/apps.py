@@ -9,8 +9,9 @@ class ClinicConfig(AppConfig):
 
     def ready(self) -> None:
         # The start-up checks (the app refuses to start with unbounded waits), and signal
-        # receivers: tokens end on a password change; a log-in starts the idle clock.
-        from clinic import checks, idle, tokens  # noqa: F401
+        # receivers: tokens end on a password change; a log-in starts the idle clock;
+        # every committed write bumps the data version (issue 14).
+        from clinic import checks, dataversion, idle, tokens  # noqa: F401
 
 
 class ClinicAdminConfig(admin_apps.AdminConfig):

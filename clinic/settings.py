@@ -331,6 +331,11 @@ AXES_VERBOSE = False
 # API tokens (django-rest-knox): stored only as a hash, expire after API_TOKEN_TTL_HOURS,
 # all of a member of staff's tokens end when their password changes (clinic.tokens).
 API_TOKEN_TTL_HOURS = env.int("API_TOKEN_TTL_HOURS", default=10)
+# Health-data access log (clients.audit): does the commit of a read's row wait for the
+# disk? True by default: an audit of health data is not allowed to lose rows. False turns
+# PostgreSQL's synchronous_commit off for those rows only (faster reads; a database server
+# crash may lose its last ~0.6 s of read rows; changes' rows always wait). Issue 14.
+ACCESS_LOG_READS_SYNCHRONOUS = env.bool("ACCESS_LOG_READS_SYNCHRONOUS", default=True)
 REST_KNOX = {
     "TOKEN_TTL": timedelta(hours=API_TOKEN_TTL_HOURS),
     "AUTH_HEADER_PREFIX": "Token",
@@ -348,13 +353,26 @@ API_THROTTLE_TOKEN = env.str("API_THROTTLE_TOKEN", default="20/minute")
 # processes allow up to N times the rate; the lockout above, the guard that matters,
 # lives in the database and is shared by all.
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Pages' computed parts, keyed on the data version (clinic.dataversion, issue 14):
+    # only a cache every process shares can hold them, so with REDIS_URL. Short waits:
+    # a page computes its parts itself when Redis does not answer.
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "clinic",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "throttle": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "api-throttle",
         "OPTIONS": {"MAX_ENTRIES": 10_000},
     },
 }
+# Seconds a computed page part (the day, the week, the calendar feed) may be kept at
+# most; every write makes a new one sooner (clinic.dataversion). 0 turns the cache off.
+PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=300)
 # Idle staff sessions end: no request for SESSION_IDLE_MINUTES and the next one finds the
 # member of staff logged out, the login page saying why (clinic.idle).
 SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)

@@ -9,11 +9,12 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clinic import dataversion
 from clinic.clinic_time import local_datetime
 from clinic.dates import OUT_OF_RANGE, within_calendar
 from protocols.api import PlanSerializer
 from sessions_app import hours, plans, resource_services, selectors, services
-from sessions_app.free_times import free_times
+from sessions_app.free_times import free_times, free_times_hold_until
 from sessions_app.models import ClosedDay, DayOff, Device, Reminder, Room, Session, WorkingHours
 from sessions_app.serializers import (
     AvailabilityQuerySerializer,
@@ -443,14 +444,11 @@ class PlanViewSet(
                     "with_problems": len(proposal.with_problems),
                 }
             )
+        # The booked sessions as they were written (soonest first, client, staff, room,
+        # device and plan on them, no treatment record yet): no query to read them back.
         sessions = services.series_book(plan=plan, by=request.user, rebook=rebook, **data)
-        booked = (
-            selectors.sessions_for_list()
-            .select_related("treatment")
-            .filter(pk__in=[s.pk for s in sessions])
-        )
         return Response(
-            {"sessions": SessionSerializer(booked, many=True).data},
+            {"sessions": SessionSerializer(sessions, many=True).data},
             status=status.HTTP_201_CREATED,
         )
 
@@ -485,5 +483,14 @@ class AvailabilityView(APIView):
     def get(self, request):
         query = AvailabilityQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        found = free_times(**query.validated_data)
-        return Response(FreeTimeSerializer(found, many=True).data)
+        asked = query.validated_data
+
+        def compute():
+            found = free_times(**asked)
+            return list(FreeTimeSerializer(found, many=True).data), free_times_hold_until(found)
+
+        # Kept on the data version (issue 14, P6): the same question asked again before
+        # any write is answered from the cache, and never after a start it offers has
+        # passed. The answer is the same for every member of staff who may ask.
+        parts = tuple(sorted((name, getattr(value, "pk", value)) for name, value in asked.items()))
+        return Response(dataversion.cached("availability", parts, compute))

@@ -30,7 +30,7 @@ from sessions_app.reminders import (
 from sessions_app.rules import session_minutes_problem
 from sessions_app.slots import SlotGuard, clash_error
 
-__all__ = ["check_bookable", "clash_error", "session_book"]
+__all__ = ["check_bookable", "clash_error", "just_booked", "session_book"]
 
 DEFAULT_SESSION_MINUTES = 45
 
@@ -174,4 +174,13 @@ def session_book(
         lambda: Session.objects.bulk_create([session]), slots=[(start, end)], one_per_day=series
     )
     reminders_plan_booking(sessions=[session], at=now)
+    just_booked([session])
     return session
+
+
+def just_booked(sessions: list[Session]) -> None:
+    """Sessions booked this moment have no treatment record: say so on them, so the
+    answer that shows them asks the database for none (issue 14: no query that cannot
+    find anything)."""
+    for session in sessions:
+        Session.treatment.related.set_cached_value(session, None)

@@ -22,11 +22,13 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import formats, timezone
 
-from clients.selectors import client_eligibility, eligibility_prefetches
-from clinic.clinic_time import hhmm, local
+from clients.selectors import eligibility_prefetches
+from clinic import dataversion
+from clinic.clinic_time import hhmm, local, localdate
 from clinic.selectors import active_estheticians
 from sessions_app import selectors
 from sessions_app.availability import Diaries
+from sessions_app.badges import eligibility_by_client, eligibility_valid_until
 from sessions_app.models import Room, Session
 
 BY_ESTHETICIAN, BY_ROOM = "esthetician", "room"
@@ -82,8 +84,9 @@ def _rooms(sessions: Iterable[Session]) -> list[Room]:
     return list(Room.objects.filter(Q(is_active=True) | Q(pk__in=used)).order_by("name"))
 
 
-def _session_event(session: Session, *, diaries: Diaries, by: str, user, now) -> dict:
-    eligibility = client_eligibility(client=session.client, at=now).outcome
+def _session_event(
+    session: Session, *, eligibility: str, diaries: Diaries, by: str, can_book: bool, now
+) -> dict:
     diary = diaries.diary(
         client=None, esthetician=session.esthetician, room=session.room, device=session.device
     )
@@ -93,11 +96,7 @@ def _session_event(session: Session, *, diaries: Diaries, by: str, user, now) ->
     if session.client_confirmed_at:
         at = formats.date_format(local(session.client_confirmed_at), "M j, g:i A")
         confirmed = f"Client confirmed {at}"
-    movable = (
-        session.status == Session.Status.BOOKED
-        and session.start > now
-        and user.can("sessions.book")
-    )
+    movable = session.status == Session.Status.BOOKED and session.start > now and can_book
     resource = session.esthetician_id if by == BY_ESTHETICIAN else session.room_id
     classes = ["session", f"status-{session.status}", f"eligibility-{eligibility}"]
     if outside:
@@ -225,8 +224,23 @@ def calendar_feed(
     """The grid of the clinic days ``first`` to ``last`` (inclusive): ``resources`` (the
     columns: active estheticians, or one; or the rooms), ``events`` (the live sessions and
     the shaded time) and the rows to show (``slotMinTime``, ``slotMaxTime``). Cancelled
-    sessions free their slot and are not placed; the page's list still names them."""
-    now = now or timezone.now()
+    sessions free their slot and are not placed; the page's list still names them.
+
+    Kept in the page cache on the data version (issue 14) unless ``now`` is given."""
+    can_book = user.can("sessions.book")
+    key = (first, last, by, esthetician.pk if esthetician else None, can_book)
+    if now is not None:
+        return _feed(first, last, by, esthetician, can_book, now)[0]
+    return dataversion.cached(
+        "calendar-feed",
+        (*key, localdate()),  # today: a clearance expires at midnight, with no write
+        lambda: _feed(first, last, by, esthetician, can_book, timezone.now()),
+    )
+
+
+def _feed(first: date, last: date, by: str, esthetician, can_book: bool, now: datetime):
+    """The feed, and until when it holds with no write: a screening stops being current,
+    or a booked session starts (it can no longer be dragged)."""
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     estheticians = _estheticians(esthetician)
     if by == BY_ROOM:
@@ -243,13 +257,28 @@ def calendar_feed(
         last=last,
         sessions=False,  # only the hours, days off and closed days
     )
-    events = [_session_event(s, diaries=diaries, by=by, user=user, now=now) for s in sessions]
+    eligibilities = eligibility_by_client(sessions, at=now)
+    events = [
+        _session_event(
+            s,
+            eligibility=eligibilities[s.client_id].outcome,
+            diaries=diaries,
+            by=by,
+            can_book=can_book,
+            now=now,
+        )
+        for s in sessions
+    ]
     all_columns = [r["id"] for r in resources]
     if by == BY_ESTHETICIAN:
         events += _not_working(estheticians, days, diaries)
     if all_columns:
         events += _closed(all_columns, days, diaries)
     slot_min, slot_max = _rows(estheticians, days, diaries, sessions)
+    starts = [s.start for s in sessions if s.status == Session.Status.BOOKED and s.start > now]
+    until = [
+        u for u in (eligibility_valid_until(eligibilities.values()), min(starts, default=None)) if u
+    ]
     return {
         "by": by,
         "first": first.isoformat(),
@@ -258,4 +287,4 @@ def calendar_feed(
         "events": events,
         "slotMinTime": slot_min,
         "slotMaxTime": slot_max,
-    }
+    }, min(until, default=None)

@@ -4,6 +4,7 @@ settings handed to that script, and "book this slot", where a click on an empty 
 
 from __future__ import annotations
 
+import functools
 from datetime import date, time, timedelta
 from urllib.parse import urlencode
 
@@ -38,9 +39,7 @@ def grid_config(request, *, view: str, day: date, first: date, days: int, by, es
     with ``json_script`` (the Content-Security-Policy runs no inline script)."""
     user = request.user
     can_book = user.can("sessions.book")
-    # Moving a session to another column changes its esthetician or room: only where the
-    # reschedule service takes them (otherwise a drop there would move the time alone).
-    takes = set(RescheduleSerializer().fields)
+    takes = _reschedule_takes()
     return {
         "feed": reverse("sessions:calendar-feed"),
         "view": view,
@@ -58,6 +57,14 @@ def grid_config(request, *, view: str, day: date, first: date, days: int, by, es
         # column at the clinic's now, not the browser's, wherever the browser is.
         "utcOffset": utc_offset(day),
     }
+
+
+@functools.cache
+def _reschedule_takes() -> frozenset[str]:
+    """Moving a session to another column changes its esthetician or room: only where the
+    reschedule service takes them (otherwise a drop there would move the time alone).
+    The serializer's fields are fixed: read once, not on every page."""
+    return frozenset(RescheduleSerializer().fields)
 
 
 def utc_offset(day: date) -> str:

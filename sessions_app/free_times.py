@@ -28,7 +28,7 @@ from sessions_app.availability import Diaries
 from sessions_app.models import Device, Room, Session
 from sessions_app.rules import session_minutes_problem
 
-__all__ = ["MAX_DAYS", "FreeTime", "free_times", "range_problem"]
+__all__ = ["MAX_DAYS", "FreeTime", "free_times", "free_times_hold_until", "range_problem"]
 
 # A month at a time: long enough to find a boost, short enough to answer at once.
 MAX_DAYS = 31
@@ -122,9 +122,10 @@ def free_times(
         rooms=rooms,
         devices=devices,
         clients=[client],
+        # Only the days asked: no session runs past midnight (``fits_a_shift``), and one
+        # booked across it is loaded with the day it starts on.
         first=date_from,
-        # A session may run past midnight into the next day's diary.
-        last=date_to + timedelta(days=1),
+        last=date_to,
         exclude=exclude,
     )
     length = timedelta(minutes=minutes)
@@ -137,6 +138,15 @@ def free_times(
             return found[:limit]
         day += timedelta(days=1)
     return found
+
+
+def free_times_hold_until(found: list[FreeTime]) -> datetime | None:
+    """Until when ``free_times``' answer holds with no write to the data: until the
+    soonest start it offers passes (then that start is in the past, and with a ``limit``
+    a later one may take its place). Time alone only ever takes starts away (a start
+    refused for any other reason stays refused), so an answer with none holds until a
+    write changes the data (None)."""
+    return min((free.start for free in found), default=None)
 
 
 def _free_on(day, loaded, estheticians, rooms, devices, client, length, step, now):
@@ -168,12 +178,15 @@ def _first_free(loaded, person, rooms, devices, client, start, end, now) -> Free
     """The first room and device free with ``person`` from ``start`` to ``end``, by the
     booking diary. A room clash does not depend on the device and the other way round,
     so stepping past whichever clashed finds a free pair if there is one."""
+    # Closed, a day off, outside the shifts, past: the same for every room and device.
+    if loaded.diary(client=client, esthetician=person, room=rooms[0], device=devices[0]).problems(
+        start, end, now=now
+    ):
+        return None
     r = d = 0
     while r < len(rooms) and d < len(devices):
         diary = loaded.diary(client=client, esthetician=person, room=rooms[r], device=devices[d])
-        if diary.problems(start, end, now=now):
-            return None
-        clashing = {c.resource for c in diary.clashes(start, end, one_per_day=True)}
+        clashing = diary.clashing(start, end, one_per_day=True)
         if not clashing:
             return FreeTime(start, end, person, rooms[r], devices[d])
         if clashing & {"esthetician", "client", "client_day"}:

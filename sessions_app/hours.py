@@ -125,7 +125,7 @@ def _after(loaded: Diaries, change: HoursChange) -> Diaries:
 
 def sessions_outside(change: HoursChange, *, at: datetime | None = None) -> list[Outside]:
     """The booked sessions from ``at`` (now) on that ``change`` leaves outside the hours
-    (see the module's docstring), soonest first. Four queries, however many
+    (see the module's docstring), soonest first. Two queries, however many
     sessions."""
     now = at or timezone.now()
     sessions = _candidates(change, now)

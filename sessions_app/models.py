@@ -214,6 +214,23 @@ class Session(models.Model):
             models.Index(fields=["device", "start"]),
             models.Index(fields=["client", "start"]),
             models.Index(fields=["start"]),
+            # The navigation's client-activity count, on every staff page (issue 14): each
+            # part reads only the rows it counts, not the whole history.
+            models.Index(
+                fields=["booked_at"],
+                condition=models.Q(booked_online=True),
+                name="session_online_idx",
+            ),
+            models.Index(
+                fields=["cancelled_at"],
+                condition=models.Q(cancelled_by_client=True),
+                name="session_client_cancel_idx",
+            ),
+            models.Index(
+                fields=["client_confirmed_at"],
+                condition=models.Q(client_confirmed_at__isnull=False),
+                name="session_confirmed_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -97,7 +97,7 @@ def reschedule_free_times(
             device=chosen["find_device"],
             client=session.client,
             exclude=[session.pk],
-            limit=shown,
+            limit=shown + 1,  # one more, in case one is where the session is now
         )
     except DomainError:
         return None
@@ -106,6 +106,16 @@ def reschedule_free_times(
         keep = {}  # the defaults need no saying
     result = []
     for free in found:
+        # Where the session already is (it clashes with nothing, itself left out) is no
+        # move: not offered.
+        here = (free.start, free.esthetician.pk, free.room.pk, free.device.pk) == (
+            session.start,
+            session.esthetician_id,
+            session.room_id,
+            session.device_id,
+        )
+        if here or len(result) == shown:
+            continue
         start = local(free.start)
         query = urlencode(
             {

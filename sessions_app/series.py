@@ -4,13 +4,15 @@ sessions do not matter, whatever their order.
 
 Two forms of the one rule: ``series_has_ended`` for statuses already loaded, and
 ``series_ended_q`` for a query over plans. And how many of a plan's cancelled sessions
-remain to rebook (``rebook_annotations``, issue 13). Imports only the models, so any module
+remain to rebook (``rebook_annotations``, issue 13), and whether they still can be
+(``rebook_refusal``). Imports only the models, so any module
 (plans, maintenance, selectors) can use it without an import cycle.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Greatest, Least
@@ -78,3 +80,19 @@ def sessions_to_rebook(plan) -> int:
         .values_list("sessions_to_rebook", flat=True)
         .get()
     )
+
+
+def rebook_refusal(plan, *, today: date) -> str:
+    """Why the plan's cancelled sessions can no longer be rebooked, in words, or "" when
+    they can (issue 13: the offer to rebook appears only when it can do something).
+    Rebooking places them from today to the end of the plan's window, so once the window
+    is over there is nowhere left to put them: a new series is the way."""
+    if plan.cancelled_at is not None:
+        return "This plan was cancelled: its sessions are not rebooked. Book a new series."
+    last = plan.last_day
+    if last < today:
+        return (
+            f"The plan's window ended on {last:%b} {last.day}, {last.year}, so its cancelled "
+            "sessions can no longer be rebooked in it. Book a new series instead."
+        )
+    return ""

@@ -28,6 +28,7 @@ from sessions_app.availability import Clash
 from sessions_app.booking import (
     check_bookable,
     day_name,
+    just_booked,
     plan_for_booking,
     plan_label,
     span,
@@ -367,4 +368,5 @@ def series_book(
         one_per_day=True,
     )
     reminders_plan_booking(sessions=sessions, plan=plan, at=now)
+    just_booked(sessions)
     return sessions

@@ -37,6 +37,7 @@ from protocols.models import Plan
 from protocols.services import plan_build
 from sessions_app import plans, selectors, services
 from sessions_app.forms import SeriesForm
+from sessions_app.series import rebook_refusal
 
 MOVE_PREFIX = "move-"
 
@@ -325,7 +326,24 @@ class PlanRebookView(SeriesBookView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["rebook_plan"] = self.plan
+        context["rebook_refusal"] = self.refusal
         return context
+
+    @cached_property
+    def refusal(self) -> str:
+        """Why nothing can be rebooked, in words ("" when something can): the page then
+        says so instead of offering a form that could only fail."""
+        if not self.plan.sessions_to_rebook:
+            return (
+                "Nothing remains to rebook: every cancelled session of this plan has been "
+                "booked again."
+            )
+        return rebook_refusal(self.plan, today=localdate())
+
+    def post(self, request, *args, **kwargs):
+        if self.refusal:
+            return self.render_to_response(self.get_context_data(form=self.get_form()))
+        return super().post(request, *args, **kwargs)
 
     def shown_plan(self, form):
         return self.plan

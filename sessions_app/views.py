@@ -27,9 +27,8 @@ from clinic.errors import DomainError
 from clinic.forms import form_add_error
 from clinic.permissions import RoleRequiredMixin, refusal
 from clinic.roles import Role
-from clinic.selectors import active_estheticians
-from sessions_app import calendar_views, reschedule_page, selectors, services
-from sessions_app.calendar_feed import BY_ESTHETICIAN, BY_ROOM
+from sessions_app import calendar_views, day_pages, reschedule_page, selectors, services
+from sessions_app.calendar_feed import BY_ESTHETICIAN
 from sessions_app.forms import (
     CancelForm,
     CheckInForm,
@@ -84,7 +83,7 @@ class CalendarView(RoleRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        staff = list(active_estheticians())
+        staff = day_pages.estheticians()
         chosen = self.request.GET.get("esthetician")
         esthetician = next((e for e in staff if str(e.pk) == chosen), None)
         if esthetician is None:
@@ -93,25 +92,14 @@ class CalendarView(RoleRequiredMixin, TemplateView):
         day = _parse_day(self.request)
         first = day if view == "day" else day - timedelta(days=day.weekday())
         length = 1 if view == "day" else 7
-        sessions = []
+        today = localdate()
         if esthetician is not None:
-            sessions = _badged(
-                _with_client_eligibility(
-                    selectors.sessions_between(first, first + timedelta(days=length)).filter(
-                        esthetician=esthetician
-                    )
-                )
+            # The list, with each client's eligibility decided once, from the page cache
+            # (sessions_app.day_pages).
+            context["calendar"] = day_pages.calendar_page(
+                esthetician=esthetician, first=first, length=length, today=today, user=user
             )
-        days = []
-        for offset in range(length):
-            current = first + timedelta(days=offset)
-            days.append(
-                {
-                    "date": current,
-                    "is_today": current == localdate(),
-                    "sessions": [(s, e) for s, e in sessions if local(s.start).date() == current],
-                }
-            )
+        days = [{"date": first + timedelta(days=offset)} for offset in range(length)]
         step = timedelta(days=length)
         if esthetician is not None:
             context["grid"] = calendar_views.grid_config(
@@ -131,8 +119,7 @@ class CalendarView(RoleRequiredMixin, TemplateView):
             days=days,
             previous=first - step,
             next=first + step,
-            today=localdate(),
-            session_count=len(sessions),
+            today=today,
         )
         return context
 
@@ -147,21 +134,9 @@ class DayScheduleView(RoleRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         day = _parse_day(self.request)
         by = calendar_views.grouping(self.request)
-        staff = list(active_estheticians())
-        sessions = _badged(_with_client_eligibility(selectors.sessions_on(day)))
-        columns = [
-            {
-                "esthetician": e,
-                "sessions": [(s, el) for s, el in sessions if s.esthetician_id == e.pk],
-            }
-            for e in staff
-        ]
-        if by == BY_ROOM:  # one column per room with a session that day (issue 13)
-            rooms = {s.room_id: s.room for s, _ in sessions}
-            columns = [
-                {"room": room, "sessions": [(s, el) for s, el in sessions if s.room_id == pk]}
-                for pk, room in sorted(rooms.items(), key=lambda item: item[1].name)
-            ]
+        # The columns, with each client's eligibility decided once, from the page cache
+        # (sessions_app.day_pages).
+        schedule = day_pages.schedule_page(day=day, by=by, user=self.request.user)
         context.update(
             by=by,
             grid=calendar_views.grid_config(
@@ -174,11 +149,10 @@ class DayScheduleView(RoleRequiredMixin, TemplateView):
                 esthetician=None,
             ),
             day=day,
-            columns=columns,
+            schedule=schedule,
             previous=day - timedelta(days=1),
             next=day + timedelta(days=1),
             today=localdate(),
-            session_count=len(sessions),
         )
         return context
 

@@ -1,9 +1,11 @@
 from django import template
 from django.utils import timezone
 
+from clinic.clinic_time import localdate
 from sessions_app import selectors
 from sessions_app.models import Reminder
 from sessions_app.plans import plans_with_state
+from sessions_app.series import rebook_refusal
 
 register = template.Library()
 
@@ -13,6 +15,10 @@ def client_sessions(context, client):
     """A client's plans with their progress and their sessions, for the client page."""
     # is_active: the one-active-plan rule's own reading, for the "Cancel plan" button.
     plans = list(plans_with_state(selectors.plans_with_progress(client.plans.all())))
+    # "Rebook them" only where it can do something; otherwise the plan says why not.
+    today = localdate()
+    for plan in plans:
+        plan.rebook_refusal = rebook_refusal(plan, today=today) if plan.sessions_to_rebook else ""
     sessions = list(selectors.sessions_for_list(client.sessions.all()).order_by("-start")[:30])
     now = timezone.now()
     return {

@@ -13,8 +13,10 @@
  *
  * Click an empty time: the "book this slot" page (choose the client; the booking form
  * comes filled in). Drag or resize a session: POST /api/sessions/<id>/reschedule/, the
- * same service as the session page's reschedule form (eligibility, clashes, hours). A
- * refusal puts the session back and says why; a move offers "Undo" for a few seconds.
+ * same service as the session page's reschedule form (eligibility, clashes, hours). In
+ * the day grid by esthetician (or by room) another column is another esthetician (room):
+ * the drop sends it too, and the service checks them as for a new booking. A refusal puts
+ * the session back and says why; a move offers "Undo" for a few seconds.
  */
 (function () {
   "use strict";
@@ -223,6 +225,11 @@
     );
   }
 
+  /* "with Jo Park" or "in Cedar room": whose (or which room's) column it is. */
+  function column(title) {
+    return (config.by === "room" ? "in " : "with ") + title;
+  }
+
   function moved(info, resized) {
     var event = info.event;
     var props = event.extendedProps;
@@ -233,7 +240,9 @@
       body.minutes = minutesBetween(event.start, event.end);
       back.minutes = minutesBetween(old.start, old.end);
     }
-    if (info.newResource && config.moveAcross) {
+    // Another column: another esthetician (or room), sent for the service to check.
+    var across = Boolean(info.newResource && config.moveAcross);
+    if (across) {
       body[config.by] = Number(info.newResource.id);
       back[config.by] = Number(info.oldResource.id);
     }
@@ -242,18 +251,72 @@
     reschedule(props.session, body).then(function (result) {
       if (!result.ok) {
         info.revert();
+        var stays = (across ? column(info.oldResource.title) + " " : "") + "at " + spoken(old.start);
         say(
           "Not moved: " + (reasons(result.answer) || "the clinic refused the change.") +
-            " " + props.client + " stays at " + spoken(old.start) + ".",
+            " " + props.client + " stays " + stays + ".",
           "refused"
         );
         return;
       }
       var what = resized ? " now ends " + wallTime(event.end) : " moved to " + spoken(event.start);
+      if (across) {
+        what = " moved to " + info.newResource.title + ", " + spoken(event.start);
+      }
       say(props.client + what + ". The client gets the new time by email.", "done");
-      offerUndo({ session: props.session, body: back, client: props.client, when: old.start });
+      offerUndo({
+        session: props.session,
+        body: back,
+        client: props.client,
+        when: old.start,
+        where: across ? info.oldResource.title : "",
+      });
       calendar.refetchEvents();
+      refreshList();
     });
+  }
+
+  /* The list below the grid (and the count above it) was drawn by the server with the
+   * page: after a move, the page is fetched again and they are put in anew, so the list
+   * and the grid say the same. Nothing else on the page changes; scripts stay as they are. */
+  function twins(here, there) {
+    var found = [];
+    var a = here.previousElementSibling;
+    var b = there.previousElementSibling;
+    if (a && b && a.tagName === "P" && b.tagName === "P") {
+      found.push([a, b]); // "3 sessions on ..."
+    }
+    a = here.nextElementSibling;
+    b = there.nextElementSibling;
+    while (a && b && a.tagName === b.tagName) {
+      if (a.tagName !== "SCRIPT") {
+        found.push([a, b]);
+      }
+      a = a.nextElementSibling;
+      b = b.nextElementSibling;
+    }
+    return found;
+  }
+  function refreshList() {
+    fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error("page " + response.status);
+        }
+        return response.text();
+      })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("[data-grid]");
+        if (!fresh) {
+          return;
+        }
+        twins(section, fresh).forEach(function (pair) {
+          pair[0].replaceWith(document.importNode(pair[1], true));
+        });
+      })
+      .catch(function () {
+        // The grid is right; the list catches up on the next visit.
+      });
   }
 
   function undo() {
@@ -267,8 +330,10 @@
         say("Could not move it back: " + (reasons(result.answer) || "refused."), "refused");
         return;
       }
-      say(move.client + " is back at " + spoken(move.when) + ".", "done");
+      var where = move.where ? " " + column(move.where) : "";
+      say(move.client + " is back" + where + " at " + spoken(move.when) + ".", "done");
       calendar.refetchEvents();
+      refreshList();
     });
   }
 

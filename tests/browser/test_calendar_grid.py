@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from clinic.clinic_time import local, local_datetime
 from clinic.roles import Role
-from sessions_app.models import Reminder, Session, WorkingHours
+from sessions_app.models import Reminder, Room, Session, WorkingHours
 from tests.browser.conftest import Visit, shot
 from tests.factories import (
     ClientFactory,
@@ -238,3 +238,109 @@ def test_esthetician_drags_to_a_free_time_undoes_and_is_refused_a_taken_one(far_
     expect(page.locator("[data-grid] .ec-today").first).to_be_attached()
     heads = page.locator("[data-grid] .ec-header .ec-today")
     expect(heads).to_contain_text(f"{today:%b} {today.day}")
+
+
+def drag_to(page, event, to: tuple[float, float]) -> None:
+    """Drag ``event`` by its top edge to the point ``to``, in small steps as a hand does."""
+    box = event.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + slot_height(page) / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for step in range(1, 21):
+        page.mouse.move(x + (to[0] - x) * step / 20, y + (to[1] - y) * step / 20)
+    page.mouse.up()
+
+
+IN_COLUMN = """([text, index]) => {
+    const columns = [...document.querySelectorAll("[data-grid] .ec-body .ec-day")];
+    const found = [...document.querySelectorAll("[data-grid] .ec-event")].filter(
+        (node) => node.textContent.includes(text));
+    if (found.length !== 1) return false;
+    const box = found[0].getBoundingClientRect();
+    const middle = box.left + box.width / 2;
+    const column = columns[index].getBoundingClientRect();
+    return column.left <= middle && middle < column.right;
+}"""
+
+
+def expect_in_column(page, client: str, index: int) -> None:
+    """Wait until the grid draws ``client``'s session, once, in the ``index``-th column
+    (the grid redraws from the feed after a move)."""
+    page.wait_for_function(IN_COLUMN, arg=[client, index])
+
+
+def test_front_desk_drags_a_session_to_another_estheticians_column_and_room(
+    visit, page, clinic_day
+):
+    """Issue 13: another column in the day grid is another esthetician (or room); a drop
+    there moves the session to them through the reschedule service, and a refusal (the
+    other esthetician is busy) puts it back with the reason."""
+    day, jo, ava, bea = clinic_day["day"], clinic_day["jo"], clinic_day["Ava"], clinic_day["Bea"]
+    # Jo has Dora at 16:00 in the Cedar room: Bea cannot go there.
+    dora = ClientFactory(first_name="Dora", last_name="Baptiste")
+    ScreeningFactory(client=dora)
+    cedar = Room.objects.get(name="Cedar room")
+    start = local_datetime(day, time(16))
+    Session.objects.create(
+        client=dora,
+        esthetician=jo,
+        room=cedar,
+        device=DeviceFactory(name="Ziip Halo", serial_number="ZH-7"),
+        start=start,
+        end=start + timedelta(minutes=45),
+        booked_by=jo,
+    )
+    page.set_viewport_size(GRID_VIEWPORT)
+    visit.login("desk")
+    visit.go(f"/schedule/?date={day:%Y-%m-%d}")
+    grid = page.locator("[data-grid]")
+    status = grid.locator("[data-grid-message]")
+    expect(grid.locator(".ec-col-head")).to_have_text(["Esme Carter", "Jo Park"])
+
+    # Ava, 10:00 with Esme -> Jo's column at the same time: Jo's now.
+    event = grid.locator(".ec-event", has_text="Ava Nguyen")
+    drag_to(page, event, grid_point(page, 1, 10, 0))
+    expect(status).to_contain_text("Ava Nguyen moved to Jo Park")
+    ava.refresh_from_db()
+    assert ava.esthetician == jo
+    assert local(ava.start) == local_datetime(day, time(10))
+    expect(event).to_contain_text("10:00 AM–10:45 AM")
+    expect_in_column(page, "Ava Nguyen", 1)
+    # The list below the grid follows: Ava is in Jo's day now.
+    jo_list = page.locator(".cal-day", has_text="Jo Park")
+    expect(jo_list.locator(".cal-item", has_text="Ava Nguyen")).to_have_count(1)
+    visit.check()
+
+    # Undo puts her back with Esme.
+    grid.get_by_role("button", name="Undo").click()
+    expect(status).to_contain_text("Ava Nguyen is back with Esme Carter at")
+    ava.refresh_from_db()
+    assert ava.esthetician == clinic_day["esme"]
+    expect(grid.get_by_role("button", name="Undo")).to_be_hidden()
+    expect_in_column(page, "Ava Nguyen", 0)
+    expect(jo_list.locator(".cal-item", has_text="Ava Nguyen")).to_have_count(0)
+
+    # Bea, 11:00 with Esme -> Jo's 16:00, where Jo has Dora: refused, back with Esme.
+    event = grid.locator(".ec-event", has_text="Bea Okafor")
+    drag_to(page, event, grid_point(page, 1, 16, 0))
+    expect(status).to_contain_text("Not moved:")
+    expect(status).to_contain_text("Jo Park is booked")
+    expect(status).to_contain_text("Bea Okafor stays with Esme Carter at")
+    expect(event).to_contain_text("11:00 AM–11:45 AM")
+    expect_in_column(page, "Bea Okafor", 0)
+    bea.refresh_from_db()
+    assert bea.esthetician == clinic_day["esme"]
+    assert local(bea.start) == local_datetime(day, time(11))
+    visit.check()
+
+    # By room: Bea from the Willow room to the Cedar room, same time and esthetician.
+    visit.go(f"/schedule/?date={day:%Y-%m-%d}&by=room")
+    expect(grid.locator(".ec-col-head")).to_have_text(["Cedar room", "Willow room"])
+    event = grid.locator(".ec-event", has_text="Bea Okafor")
+    drag_to(page, event, grid_point(page, 0, 11, 0))
+    expect(status).to_contain_text("Bea Okafor moved to Cedar room")
+    expect_in_column(page, "Bea Okafor", 0)
+    bea.refresh_from_db()
+    assert bea.room == cedar
+    assert bea.esthetician == clinic_day["esme"]
+    assert local(bea.start) == local_datetime(day, time(11))

@@ -1,5 +1,6 @@
 """Issue 13, items 5 to 7 in Chromium (axe and the CSP on every page): a duplicate client
-is shown and asked about before another is registered; cancelling asks first; a treatment
+is shown and asked about before another is registered (or a client edited into another
+saved); cancelling asks first; a treatment
 record is corrected with its history shown; a failed submit puts the focus on the error
 summary; the hours table shows all seven days at 1280 px."""
 
@@ -67,6 +68,38 @@ def test_a_duplicate_client_is_shown_and_registered_only_on_confirm(visit, page)
     expect(page.get_by_role("heading", level=1)).to_contain_text("screening for ana LOPEZ")
     assert Client.objects.count() == 2
     assert Client.objects.exclude(pk=ana.pk).get().email == "ana.l@example.org"
+
+
+def test_editing_a_client_into_another_asks_before_saving(visit, page):
+    UserFactory(username="desk", role=Role.FRONT_DESK)
+    ana = ClientFactory(first_name="Ana", last_name="Lopez", email="ana.lopez@example.com")
+    mia = ClientFactory(first_name="Mia", last_name="Chen", email="mia@example.com")
+    visit.login("desk")
+    visit.go(f"/clients/{mia.pk}/edit/")
+
+    # Mia's email typed as Ana's: Ana is shown, nothing saved, the focus on the question.
+    page.get_by_label("Email").fill("Ana.Lopez@example.com")
+    page.get_by_role("button", name="Save changes").click()
+    visit.landed()
+    banner = page.locator(".duplicate-check")
+    expect(banner).to_contain_text("Another client has these details")
+    expect(banner).to_contain_text("Ana Lopez")
+    expect(banner).to_contain_text("Same email")
+    expect(banner).to_contain_text("Nothing is saved yet.")
+    assert "duplicate-check" in focused_class(page)
+    mia.refresh_from_db()
+    assert mia.email == "mia@example.com"
+
+    # Enter checks again; "Save changes anyway" saves.
+    page.get_by_label("Email").press("Enter")
+    visit.landed()
+    expect(page.locator(".duplicate-check")).to_be_visible()
+    page.get_by_role("button", name="Save changes anyway").click()
+    visit.landed()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mia Chen")
+    mia.refresh_from_db()
+    assert mia.email == "Ana.Lopez@example.com"
+    assert Client.objects.get(pk=ana.pk).email == "ana.lopez@example.com"
 
 
 def test_cancelling_asks_first_and_keeps_the_reason(visit, page):

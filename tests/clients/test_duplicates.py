@@ -1,7 +1,8 @@
 """No duplicates by accident (issue 13, item 6): registering a client with the same email
 (any case), or the same name (any case) and date of birth, as one on file shows that
 client and asks first; the API answers 409 naming them unless ``confirm_duplicate_of``
-lists them; a double submit never registers two."""
+lists them; a double submit never registers two. Editing a client so that their details
+become another's asks the same way, on the page and the API (PUT and PATCH)."""
 
 import threading
 from datetime import date
@@ -11,7 +12,7 @@ from django.db import connection
 from django.urls import reverse
 
 from clients.models import Client
-from clients.services import DuplicateClient, client_create
+from clients.services import DuplicateClient, client_create, client_update
 from clinic.roles import Role
 from sessions_app.client_data import client_erase
 from tests.factories import ClientFactory
@@ -249,3 +250,114 @@ def test_the_form_sent_twice_registers_one(page_as):
     assert first.status_code == 302
     assert "This client may already be registered" in second.content.decode()
     assert Client.objects.count() == 1
+
+
+# Editing a client into another ---------------------------------------------------------
+
+
+@pytest.fixture
+def maria(db):
+    return ClientFactory(**details(phone="+14155550100"))
+
+
+@pytest.mark.parametrize(
+    ("changed", "matched_on"),
+    [
+        ({"email": "Ana.Lopez@example.com"}, ["email"]),
+        (
+            {"first_name": "ANA", "last_name": "lopez", "date_of_birth": BORN},
+            ["name_and_date_of_birth"],
+        ),
+    ],
+)
+def test_an_edit_that_matches_another_client_names_them_and_saves_nothing(
+    ana, maria, front_desk, changed, matched_on
+):
+    with pytest.raises(DuplicateClient) as found:
+        client_update(client=maria, by=front_desk, **changed)
+    [duplicate] = found.value.duplicates
+    assert (duplicate.client, duplicate.matched_on) == (ana, matched_on)
+    assert "save the changes anyway" in found.value.message
+    maria.refresh_from_db()
+    assert (maria.email, maria.first_name) == ("maria@example.com", "Maria")
+
+
+def test_an_edit_confirmed_for_the_clients_shown_is_saved(ana, maria, front_desk):
+    client_update(
+        client=maria, by=front_desk, confirm_duplicate_of=[ana.pk], email="ana.lopez@example.com"
+    )
+    maria.refresh_from_db()
+    assert maria.email == "ana.lopez@example.com"
+    assert maria.history.first().history_user == front_desk
+
+
+def test_an_edit_of_other_details_or_of_the_clients_own_is_not_asked_about(ana, maria, front_desk):
+    # Her own email in other letters, and a new phone number: no one else matches.
+    client_update(client=maria, by=front_desk, email="MARIA@example.com", phone="+14155550199")
+    client_update(client=ana, by=front_desk, email="ana.lopez@example.com", notes="Prefers LED")
+    assert Client.objects.get(pk=maria.pk).email == "MARIA@example.com"
+
+
+def test_a_match_confirmed_before_is_not_asked_about_again(ana, front_desk):
+    """Two people named Ana Lopez born the same day, registered on purpose: correcting
+    the second one's email does not ask about the first again."""
+    twin = client_create(
+        by=front_desk,
+        confirm_duplicate_of=[ana.pk],
+        **details(first_name="Ana", last_name="Lopez", date_of_birth=BORN),
+    )
+    client_update(client=twin, by=front_desk, email="ana.l.twin@example.com")
+    twin.refresh_from_db()
+    assert twin.email == "ana.l.twin@example.com"
+    # But now taking the first one's email too is a new match: asked.
+    with pytest.raises(DuplicateClient):
+        client_update(client=twin, by=front_desk, email=ana.email)
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_the_api_edit_answers_409_naming_the_client_on_file_then_saves_once_told(
+    ana, maria, api_as, method
+):
+    api = api_as(Role.FRONT_DESK)
+    url = f"/api/clients/{maria.pk}/"
+    body = {"email": "ana.lopez@example.com"}
+    if method == "put":
+        body = {**api_body(), "phone": "+14155550100", **body}
+    refused = getattr(api, method)(url, body, format="json")
+    assert refused.status_code == 409
+    assert [d["id"] for d in refused.json()["duplicates"]] == [ana.pk]
+    assert refused.json()["duplicates"][0]["matched_on"] == ["email"]
+    assert "save the changes anyway" in refused.json()["detail"]
+    assert Client.objects.get(pk=maria.pk).email == "maria@example.com"
+
+    saved = getattr(api, method)(url, {**body, "confirm_duplicate_of": [ana.pk]}, format="json")
+    assert saved.status_code == 200, saved.content
+    assert saved.json()["email"] == "ana.lopez@example.com"
+
+
+def test_the_schema_documents_the_409_of_an_edit(api_as):
+    schema = api_as(Role.FRONT_DESK).get("/api/schema/", {"format": "json"}).json()
+    for method in ("put", "patch"):
+        edit = schema["paths"]["/api/clients/{id}/"][method]
+        conflict = edit["responses"]["409"]["content"]["application/json"]["schema"]["$ref"]
+        assert conflict.endswith("/DuplicateClient")
+
+
+def test_the_edit_page_shows_the_client_on_file_and_asks_before_saving(ana, maria, page_as):
+    desk = page_as(Role.FRONT_DESK)
+    url = reverse("clients:edit", args=[maria.pk])
+    data = {**form_data(email="ana.lopez@example.com"), "phone": "+14155550100"}
+    response = desk.post(url, data)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Another client has these details" in html
+    assert "Nothing is saved yet." in html
+    assert f'href="{reverse("clients:detail", args=[ana.pk])}"' in html
+    assert "Same email" in html
+    assert f'name="confirm_duplicate_of" value="{ana.pk}">Save changes anyway</button>' in html
+    assert Client.objects.get(pk=maria.pk).email == "maria@example.com"
+
+    saved = desk.post(url, {**data, "confirm_duplicate_of": str(ana.pk)})
+    assert saved.status_code == 302
+    assert saved["Location"] == reverse("clients:detail", args=[maria.pk])
+    assert Client.objects.get(pk=maria.pk).email == "ana.lopez@example.com"

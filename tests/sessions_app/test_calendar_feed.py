@@ -298,8 +298,8 @@ def test_bad_input_is_a_400_naming_the_field(path, query, field, client, estheti
 # Queries --------------------------------------------------------------------------------
 
 # Estheticians, sessions, their clients' screenings, clearances and health changes, then
-# the shifts, days off and closed days.
-FEED_QUERIES = 8
+# the shifts, days off and closed days (one query, availability.Diaries).
+FEED_QUERIES = 6
 
 
 def fill(slots: range, estheticians, rooms, device) -> None:

@@ -88,10 +88,13 @@ def test_the_schedule_by_room_has_a_column_per_room(
 
     config = grid_config(response)
     assert (config["view"], config["by"]) == ("resourceTimeGridDay", "room")
-    columns = response.context["columns"]
-    assert [c["room"].name for c in columns] == ["Cedar room", "Willow room"]
-    assert [s.client.first_name for s, _ in columns[0]["sessions"]] == ["Ana"]
-    assert "across 2 rooms" in response.content.decode()
+    body = response.content.decode()
+    # The columns in room order, each with its own sessions (the list is rendered HTML).
+    columns = body.split('<section class="cal-day"')[1:]
+    assert ["Cedar room" in c and "Willow room" not in c for c in columns] == [True, False]
+    assert "Willow room" in columns[1]
+    assert ("Ana Lopez" in columns[0], "Bea Ng" in columns[0]) == (True, False)
+    assert "across 2 rooms" in body
 
 
 def test_book_this_slot_finds_the_client_and_carries_the_slot(
@@ -213,3 +216,20 @@ def test_a_length_out_of_range_is_a_400_naming_minutes(
     assert "minutes" in response.json()
     session.refresh_from_db()
     assert local(session.end) == at(MONDAY, "10:45")
+
+
+def test_book_this_slot_offers_booking_only_for_a_client_who_may_be_booked(
+    page_as, esthetician, bookable
+):
+    """A client without a current screening cannot be booked: the row links to their page
+    (to screen them) rather than to a booking form that could only refuse."""
+    unscreened = ClientFactory(first_name="Ana", last_name="Unscreened")
+    slot = {"date": "2027-03-01", "time": "10:15", "esthetician": esthetician.pk, "q": "Ana"}
+    body = page_as(Role.FRONT_DESK).get(reverse("sessions:calendar-book"), slot).content.decode()
+    assert f'href="{reverse("sessions:book", args=[bookable.pk])}?' in body
+    assert f'href="{reverse("sessions:book", args=[unscreened.pk])}?' not in body
+    assert (
+        f'<a href="{reverse("clients:detail", args=[unscreened.pk])}">Open Ana Unscreened</a>'
+        in body
+    )
+    assert "(cannot be booked yet)" in body

@@ -94,10 +94,11 @@ def test_the_next_six_free_times_are_offered_with_the_session_itself_excluded(pa
 
     assert "Next free times" in html
     # 9:00 to 9:30 clash with the other client's session; Ana's own 10:30 does not count
-    # against her (nor her one session a day), so today stays open to her.
+    # against her (nor her one session a day), so today stays open to her. 10:30 itself,
+    # where the session already is, is no move: not offered.
     assert offered(html) == [
         ("2026-12-02", f"{h:02d}%3A{m:02d}")
-        for h, m in [(9, 45), (10, 0), (10, 15), (10, 30), (10, 45), (11, 0)]
+        for h, m in [(9, 45), (10, 0), (10, 15), (10, 45), (11, 0), (11, 15)]
     ]
     assert ">Wed Dec 2, 2026, 9:45 AM–10:30 AM</a>" in html
 

@@ -3,17 +3,21 @@ is repeatable), refuses one that holds a clinic's real data unless told to, and 
 changes an existing account, its password least of all."""
 
 import importlib
+from datetime import date, time, timedelta
 from io import StringIO
 
 import pytest
+import time_machine
 from django.apps import apps
 from django.core.management import CommandError, call_command
 
 from clients.models import Client
+from clinic.clinic_time import local, local_datetime
 from clinic.models import DemoData, User
 from clinic.roles import Role
+from sessions_app.availability import fits_a_shift
 from sessions_app.management.commands.seed_demo import DEMO_PASSWORD, STAFF
-from sessions_app.models import Session
+from sessions_app.models import DayOff, Session, TreatmentRecord, WorkingHours
 from tests.factories import ClientFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -124,3 +128,60 @@ def test_a_database_seeded_before_the_mark_existed_is_marked_as_a_demo(usernames
         UserFactory(username=username)
     migration.mark_an_earlier_demo(apps, None)
     assert DemoData.objects.exists() is marked
+
+
+def shifts_of(username: str) -> dict[int, list[tuple[time, time]]]:
+    found: dict[int, list[tuple[time, time]]] = {}
+    rows = WorkingHours.objects.filter(esthetician__username=username).order_by("starts_at")
+    for row in rows:
+        found.setdefault(row.weekday, []).append((row.starts_at, row.ends_at))
+    return found
+
+
+def test_the_demo_estheticians_have_a_lunch_break_on_each_working_day():
+    seed()
+    esme, noah = shifts_of("esthetician"), shifts_of("esthetician2")
+    assert sorted(esme) == list(range(7))
+    assert sorted(noah) == [1, 2, 3, 4, 5]
+    for shifts in [*esme.values(), *noah.values()]:
+        (_, lunch), (back, _) = shifts
+        assert lunch < back  # two shifts with a break between
+    assert esme[2] == [(time(9), time(12, 30)), (time(13, 30), time(18))]
+
+
+# A week of seeding days (no closed day, no daylight-saving change near): whatever day
+# the demo is loaded on, its sessions lie inside a shift, none in a lunch break.
+@pytest.mark.parametrize("day", [date(2027, 5, 2) + timedelta(days=n) for n in range(7)])
+def test_no_demo_session_falls_outside_its_estheticians_shifts(day):
+    with time_machine.travel(local_datetime(day, time(8)), tick=False):
+        seed()
+    hours = {name: shifts_of(name) for name in ("esthetician", "esthetician2")}
+    sessions = Session.objects.select_related("esthetician", "client")
+    assert {local(s.start).date() for s in sessions} >= {day - timedelta(days=1), day}
+    off = {(d.esthetician.username, d.date) for d in DayOff.objects.select_related("esthetician")}
+    assert len(off) == 1
+    for session in sessions:
+        start, end = local(session.start), local(session.end)
+        assert (session.esthetician.username, start.date()) not in off
+        shifts = hours[session.esthetician.username].get(start.weekday(), [])
+        assert fits_a_shift(start, end, shifts), f"{session.client} {start:%a %H:%M}-{end:%H:%M}"
+
+
+def test_a_day_that_already_has_hours_keeps_them():
+    """An earlier demo's one long shift (or a manager's hours) is never split or doubled."""
+    seed()
+    esme = User.objects.get(username="esthetician")
+    WorkingHours.objects.filter(esthetician=esme, weekday=2).delete()
+    WorkingHours.objects.create(esthetician=esme, weekday=2, starts_at=time(9), ends_at=time(18))
+    WorkingHours.objects.filter(esthetician=esme, weekday=3).delete()
+    seed()
+    assert shifts_of("esthetician")[2] == [(time(9), time(18))]
+    assert shifts_of("esthetician")[3] == [(time(9), time(12, 30)), (time(13, 30), time(18))]
+
+
+def test_demo_treatment_records_are_recorded_when_their_session_ended():
+    seed()
+    records = TreatmentRecord.objects.select_related("session")
+    assert records.exists()
+    for record in records:
+        assert record.recorded_at == record.session.completed_at

@@ -414,3 +414,82 @@ def test_the_client_page_offers_to_rebook_and_the_page_books_them(
     assert booked_plan.sessions.live().count() == 10
     after = browser.get(reverse("clients:detail", args=[bookable.pk])).content.decode()
     assert "to rebook" not in after
+
+
+# Rebooking only where it can do something --------------------------------------------------
+AFTER_THE_WINDOW = datetime(2027, 4, 20, 9, 0, tzinfo=LA)  # the plan ran Mar 1 to Apr 18
+
+
+def test_once_the_plans_window_is_over_the_client_page_says_why_it_cannot_rebook(
+    page_as, booked_plan, bookable
+):
+    rebook = reverse("sessions:plan-rebook", args=[booked_plan.pk])
+    with time_machine.travel(AFTER_THE_WINDOW, tick=False):
+        browser = page_as(Role.FRONT_DESK)  # logged in that day (sessions idle out)
+        client_page = browser.get(reverse("clients:detail", args=[bookable.pk])).content.decode()
+    assert "2 cancelled sessions not rebooked" in client_page
+    assert "The plan&#x27;s window ended on Apr 18, 2027" in client_page
+    assert f'href="{rebook}"' not in client_page
+
+
+def test_once_the_plans_window_is_over_the_rebook_page_says_so_and_books_nothing(
+    page_as, api_est, booked_plan, bookable, body, esthetician, room, device
+):
+    rebook = reverse("sessions:plan-rebook", args=[booked_plan.pk])
+    form = {
+        "time": "10:00",
+        "sessions": "2",
+        "esthetician": esthetician.pk,
+        "room": room.pk,
+        "device": device.pk,
+        "weekdays": ["0", "3"],
+        "book": "1",
+    }
+    with time_machine.travel(AFTER_THE_WINDOW, tick=False):
+        browser = page_as(Role.FRONT_DESK)
+        opened = browser.get(rebook).content.decode()
+        posted = browser.post(rebook, form)
+        answer = api_est.post(f"/api/plans/{booked_plan.pk}/rebook/", body(), format="json")
+    assert "can no longer be rebooked in it. Book a new series instead." in opened
+    assert 'name="weekdays"' not in opened  # no form that could only fail
+    assert reverse("sessions:book-series", args=[bookable.pk]) in opened
+    assert posted.status_code == 200
+    assert "can no longer be rebooked" in posted.content.decode()
+    assert answer.status_code == 409
+    assert answer.json()["plan"] == [
+        "The plan's window ended on Apr 18, 2027, so its cancelled sessions can no longer be "
+        "rebooked in it. Book a new series instead."
+    ]
+    assert booked_plan.sessions.live().count() == 8
+
+
+def test_rebooking_with_too_few_days_left_says_plainly_what_would_work(api_est, booked_plan, body):
+    """Apr 12: Mondays and Thursdays left in the window are the client's own (Apr 12, 15)."""
+    url = f"/api/plans/{booked_plan.pk}/rebook/"
+    with time_machine.travel(datetime(2027, 4, 12, 8, 0, tzinfo=LA), tick=False):
+        none_left = api_est.post(url, body(preview=True), format="json")
+        one_left = api_est.post(url, body(preview=True, weekdays=[MON, 1, THU]), format="json")
+        fewer = api_est.post(
+            url, body(preview=True, weekdays=[MON, 1, THU], sessions=1), format="json"
+        )
+    assert none_left.status_code == 400
+    assert none_left.json()["weekdays"] == [
+        "2 sessions need 2 open days, but Mondays, Thursdays to Apr 18, 2027 from today give "
+        "0. Choose more weekdays."
+    ]
+    assert one_left.status_code == 400
+    assert one_left.json()["weekdays"][0].endswith(
+        "give 1. Rebook fewer sessions, or choose more weekdays."
+    )
+    assert fewer.status_code == 200, fewer.json()
+    assert [local(s["start"]).date() for s in fewer.json()["sessions"]] == [date(2027, 4, 13)]
+
+
+def test_nothing_left_to_rebook_says_so_instead_of_a_form(page_as, booked_plan, api_est, body):
+    with later(10):
+        answer = api_est.post(f"/api/plans/{booked_plan.pk}/rebook/", body(), format="json")
+    assert answer.status_code == 201
+    browser = page_as(Role.FRONT_DESK)
+    opened = browser.get(reverse("sessions:plan-rebook", args=[booked_plan.pk])).content.decode()
+    assert "Nothing remains to rebook" in opened
+    assert 'name="weekdays"' not in opened

@@ -23,6 +23,7 @@ from protocols.services import protocol_for_age
 from sessions_app.maintenance import maintenance_cycle_sync
 from sessions_app.models import (
     ClosedDay,
+    DayOff,
     Device,
     Reminder,
     Room,
@@ -40,6 +41,14 @@ STAFF = [
     ("esthetician2", "Noah", "Patel", Role.ESTHETICIAN),
     ("manager", "Maya", "Lindqvist", Role.MANAGER),
 ]
+# Each demo esthetician's working days and the day's shifts, with a lunch break between
+# (issue 13: the grid shades it). Esme works every day, so the sessions the demo books
+# for today and yesterday are always within her hours; Noah has Sundays and Mondays off.
+# Every demo session below starts and ends inside one of these shifts.
+SHIFTS = {
+    "esthetician": (range(7), [(time(9), time(12, 30)), (time(13, 30), time(18))]),
+    "esthetician2": (range(1, 6), [(time(10), time(13)), (time(14), time(19))]),
+}
 ROOMS = ["Willow room", "Cedar room", "Birch room"]
 DEVICES = [("NuFACE Pro 1", "MC-1001"), ("NuFACE Pro 2", "MC-1002"), ("Myolift QT", "MC-2001")]
 
@@ -153,6 +162,7 @@ class Command(BaseCommand):
         if not Session.objects.exists():
             self._sessions(staff)
             self._reminders()
+            self._day_off(staff["esthetician2"])
         self.stdout.write(
             f"Demo data ready: {Client.objects.count()} clients ({created} new), "
             f"{Room.objects.count()} rooms, {Device.objects.count()} devices, "
@@ -212,16 +222,16 @@ class Command(BaseCommand):
         return True
 
     def _hours(self, staff) -> None:
-        shifts = {
-            "esthetician": (range(6), time(9), time(18)),
-            "esthetician2": (range(1, 6), time(10), time(19)),
-        }
-        for username, (weekdays, starts, ends) in shifts.items():
+        for username, (weekdays, shifts) in SHIFTS.items():
+            person = staff[username]
             for weekday in weekdays:
-                WorkingHours.objects.get_or_create(
-                    esthetician=staff[username],
-                    weekday=weekday,
-                    defaults={"starts_at": starts, "ends_at": ends},
+                # A day that has any shift is left as it is (a manager's hours, or an
+                # earlier demo's one long shift): only a day with none gets the demo's.
+                if WorkingHours.objects.filter(esthetician=person, weekday=weekday).exists():
+                    continue
+                WorkingHours.objects.bulk_create(
+                    WorkingHours(esthetician=person, weekday=weekday, starts_at=a, ends_at=b)
+                    for a, b in shifts
                 )
         today = localdate()
         for month, day, reason in [(12, 25, "Christmas Day"), (1, 1, "New Year's Day")]:
@@ -230,8 +240,19 @@ class Command(BaseCommand):
                 date=date(year, month, day), defaults={"reason": reason}
             )
 
+    @staticmethod
+    def _day_off(person) -> None:
+        """One day off, so the grid shows one: Noah's next Wednesday but one, a day none
+        of the demo's sessions falls on (his series are on Tuesdays and Fridays)."""
+        today = localdate()
+        wednesday = today + timedelta(days=(2 - today.weekday()) % 7 + 7)
+        DayOff.objects.get_or_create(
+            esthetician=person, date=wednesday, defaults={"reason": "Training course"}
+        )
+
     def _sessions(self, staff) -> None:
-        """Plans and series in every state, so the calendar is full on the first run."""
+        """Plans and series in every state, so the calendar is full on the first run. Each
+        lies inside a shift of ``SHIFTS``, none in a lunch break."""
         today = localdate()
         est, est2, desk = staff["esthetician"], staff["esthetician2"], staff["frontdesk"]
         rooms = list(Room.objects.order_by("name"))
@@ -284,10 +305,10 @@ class Command(BaseCommand):
         )
         # Single sessions today, one cancelled and one no-show yesterday.
         for email, hour, status in [
-            ("liam.garcia@example.com", 12, Session.Status.BOOKED),
-            ("sofia.rossi@example.com", 16, Session.Status.BOOKED),
+            ("liam.garcia@example.com", time(11, 30), Session.Status.BOOKED),
+            ("sofia.rossi@example.com", time(16), Session.Status.BOOKED),
         ]:
-            self._single(email, today, time(hour), est, rooms[1], devices[1], desk, status)
+            self._single(email, today, hour, est, rooms[1], devices[1], desk, status)
         yesterday = today - timedelta(days=1)
         self._single(
             "mia.johnson@example.com",
@@ -302,7 +323,7 @@ class Command(BaseCommand):
         self._single(
             "emma.kowalski@example.com",
             yesterday,
-            time(13),
+            time(14),
             est,
             rooms[1],
             devices[1],
@@ -369,7 +390,7 @@ class Command(BaseCommand):
             **self._who_acted(status, start, minutes, est, by),
         )
         if status == Session.Status.COMPLETED:
-            TreatmentRecord.objects.create(
+            record = TreatmentRecord.objects.create(
                 session=session,
                 modality="static",
                 intensity_microamps=200,
@@ -379,6 +400,9 @@ class Command(BaseCommand):
                 add_ons=["led"],
                 recorded_by=est,
             )
+            # Recorded when the session ended, as the session page and the correction
+            # page say ("recorded ... on"), not when the demo was loaded.
+            TreatmentRecord.objects.filter(pk=record.pk).update(recorded_at=session.completed_at)
         return session
 
     @staticmethod

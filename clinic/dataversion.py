@@ -1,0 +1,210 @@
+"""The data version (issue 14): a number that every committed write to the clinic's data
+changes, and a cache of computed page parts keyed on it, so a page part is computed once
+per version and nobody is shown a session as it was before a write.
+
+Which writes: every INSERT, UPDATE, DELETE or TRUNCATE that goes through Django's
+database connections, seen where the SQL is executed (an execute wrapper on every
+connection), so services, the admin, ``QuerySet.update()``, bulk creates and raw SQL
+all count, whatever the model, unless they changed no row. Only tables no cached part
+shows are left out (``QUIET_TABLES``: log-in sessions, the access log written by every
+page that shows health data, lockouts, tokens); a cached part must never show them.
+
+When: after the commit (``transaction.on_commit``), not before. Bumping inside the
+transaction would let another request cache the data as it was before the commit under
+the new number, and keep serving it after the commit. Readers take the number *before*
+they read the data, so a part computed from data older than a write is stored under a
+number that the write's commit retires. A rolled-back transaction never bumps, and a
+request whose own transaction has uncommitted writes neither reads nor stores cached
+parts (what it would store might be rolled back; what it would read may not show its
+own writes). That also keeps the cache out of tests that run inside one transaction.
+
+Where: the default cache. Only a cache that all web and worker processes share (Redis,
+``REDIS_URL``) can carry the number from the process that wrote to the one that reads;
+with a per-process cache (local memory, the embedded default) nothing is cached. The
+parts expire by themselves too (``PAGE_CACHE_SECONDS``). A bump that fails (the cache
+did not answer) is owed: the process that wrote serves nothing cached and tries again
+with each request until one gets through; other processes can serve a part from before
+that write until then, or until it expires. A part that changes with time
+alone (a screening that stops being current at 14:03) says until when it holds, and is
+not served after that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import re
+import time
+from collections.abc import Callable, Hashable
+from datetime import datetime
+from typing import TypeVar
+
+from django.conf import settings
+from django.core.cache import cache, caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.signals import request_started
+from django.db import connections, transaction
+from django.db.backends.signals import connection_created
+from django.dispatch import receiver
+from django.utils import timezone, translation
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Tables whose writes change nothing a cached part shows (prefixes): written on every
+# request or log-in, they would leave nothing cached for long.
+QUIET_TABLES = (
+    "django_session",
+    "auditlog_",
+    "axes_",
+    "knox_",
+    "clinic_idempotency",
+)
+_WRITE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?([\w.]+)', re.I)
+_WRITE_WORDS = ("INSERT", "UPDATE", "DELETE", "TRUNCATE")
+_CTE_WRITE = re.compile(r"\b(?:INSERT|UPDATE|DELETE)\b", re.I)
+
+
+def _key(name: str) -> str:
+    # One Redis may serve several databases (the bench's big and small, a developer's).
+    return f"{name}:{connections['default'].settings_dict['NAME']}"
+
+
+def enabled() -> bool:
+    """Caching on: a cache shared by every process, and a positive PAGE_CACHE_SECONDS."""
+    return settings.PAGE_CACHE_SECONDS > 0 and not isinstance(
+        caches["default"], LocMemCache | DummyCache
+    )
+
+
+def current() -> int:
+    """The data version now. A missing number (expired, evicted, a new cache) starts
+    from the clock, never from a number an older part may still be stored under."""
+    key = _key("dataversion")
+    version = cache.get(key)
+    if version is None:
+        cache.add(key, time.time_ns(), timeout=None)
+        version = cache.get(key)
+    return version
+
+
+def bump() -> None:
+    """A new data version: every cached part is computed again."""
+    key = _key("dataversion")
+    try:
+        cache.incr(key)
+    except ValueError:  # no number yet
+        if not cache.add(key, time.time_ns(), timeout=None):
+            cache.incr(key)
+
+
+# A bump this process owes: its write committed while the cache did not answer. Until
+# a later bump gets through, this process neither reads nor stores cached parts (they may
+# predate its write), and it tries again at the start of every request.
+_owed = False
+
+
+def _bump_quietly() -> None:
+    global _owed
+    try:
+        bump()
+    except Exception:  # the write is committed; a cache that is down must not undo it
+        _owed = True
+        logger.exception("data version not bumped; owed until the cache answers")
+    else:
+        _owed = False
+
+
+@receiver(request_started)
+def _pay_owed_bump(sender, **kwargs) -> None:
+    if _owed:
+        _bump_quietly()
+
+
+def changes_data(sql: str) -> bool:
+    """Whether a statement writes to a table a cached part may show."""
+    head = sql.lstrip()[:8].upper()
+    if head.startswith("WITH"):  # a data-modifying CTE
+        return _CTE_WRITE.search(sql) is not None
+    if not head.startswith(_WRITE_WORDS):
+        return False
+    if head.startswith("TRUNCATE"):  # of several tables, some shown
+        return True
+    match = _WRITE.match(sql)
+    if match is None:
+        return True  # a write we cannot name: count it
+    return not match.group(1).strip('"').startswith(QUIET_TABLES)
+
+
+def writes_pending(using: str = "default") -> bool:
+    """Whether this connection's open transaction holds uncommitted writes (its bump is
+    waiting for the commit; a savepoint rolled back takes its writes' bump with it)."""
+    connection = connections[using]
+    return any(func is _bump_quietly for _, func, _ in connection.run_on_commit)
+
+
+def _note_write(connection) -> None:
+    if connection.in_atomic_block:
+        if not writes_pending(connection.alias):
+            transaction.on_commit(_bump_quietly, using=connection.alias)
+    else:  # autocommit: the statement is committed already
+        _bump_quietly()
+
+
+def _watch(execute, sql, params, many, context):
+    result = execute(sql, params, many, context)
+    # An UPDATE or DELETE that matched no row changed nothing (the reminder outbox's
+    # claim runs every minute and mostly finds nothing due).
+    if context["cursor"].rowcount != 0 and changes_data(sql):
+        _note_write(context["connection"])
+    return result
+
+
+@receiver(connection_created)
+def _watch_connection(sender, connection, **kwargs) -> None:
+    # First in the list: ``connection.execute_wrapper()`` blocks pop the last one.
+    if _watch not in connection.execute_wrappers:
+        connection.execute_wrappers.insert(0, _watch)
+
+
+def cached(
+    name: str, parts: tuple[Hashable, ...], compute: Callable[[], tuple[T, datetime | None]]
+) -> T:
+    """``compute()``'s value, computed once per data version and ``parts``. ``compute``
+    answers ``(value, valid_until)``: the instant the value may change with time alone
+    (None: only a write changes it). ``parts`` must hold everything the value depends on
+    besides the data (the day, the filters, what the user's role lets them see); the
+    value must hold nothing that differs between two users with the same parts (no CSRF
+    token, no messages). The time zone and language are added here."""
+    if not enabled() or writes_pending() or _owed:
+        return compute()[0]
+    digest = hashlib.sha256(
+        repr((parts, timezone.get_current_timezone_name(), translation.get_language())).encode()
+    ).hexdigest()[:32]
+    key, version_key = _key(f"page:{name}:{digest}"), _key("dataversion")
+    try:
+        # The number and the part in one round trip. The part is stored with the number
+        # read before its data, and served only while that is still the number now.
+        found = cache.get_many([version_key, key])
+        version = found.get(version_key)
+        if version is None:
+            version = current()
+    except Exception:
+        logger.exception("page cache unreachable; computing %s", name)
+        return compute()[0]
+    now = timezone.now()
+    hit = found.get(key)
+    if hit is not None and hit[0] == version and (hit[1] is None or now < hit[1]):
+        return hit[2]
+    value, valid_until = compute()
+    seconds = settings.PAGE_CACHE_SECONDS
+    if valid_until is not None:
+        seconds = min(seconds, math.floor((valid_until - now).total_seconds()))
+    if seconds >= 1:
+        try:
+            cache.set(key, (version, valid_until, value), timeout=seconds)
+        except Exception:
+            logger.exception("page cache unreachable; %s not stored", name)
+    return value
