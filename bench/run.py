@@ -8,9 +8,10 @@ process, and write the table to docs/benchmarks.md (method: that file, and below
 Steps (each timed and reported):
 
 1. Databases, built fresh each run (``--reuse`` keeps ones built today with the same
-   size): ``clinic_bench_big`` (``--clients``, 100k) and ``clinic_bench_small`` (1k), each
-   created, migrated with ``bench.settings`` and filled by ``bench.data`` (COPY); the peer's
-   ``appointment_bench`` by ``bench.peer`` in its own virtualenv, the same volume.
+   size and not measured yet): ``clinic_bench_big`` (``--clients``, 100k) and
+   ``clinic_bench_small`` (1k), each created, migrated with ``bench.settings`` and filled
+   by ``bench.data`` (COPY); the peer's ``appointment_bench`` by ``bench.peer`` in its
+   own virtualenv, the same volume.
 2. Three gunicorn servers, each with the app's ``gunicorn.conf.py``: 2 sync workers, one
    thread, keep-alive, no access log; DEBUG off, a strong random SECRET_KEY, persistent
    database connections (``CONN_MAX_AGE`` 60 s with health checks): ours on each database
@@ -130,12 +131,31 @@ def redis_flush(database: str) -> None:
 
 
 # 1. Databases -------------------------------------------------------------------------------
+def reusable(manifest: dict, clients: int) -> bool:
+    """Built today with this many clients and not measured yet: a measured database holds
+    the bookings and the race of its run, which the next run's free slots and counts
+    assume are not there."""
+    return (
+        manifest.get("clients") == clients
+        and manifest.get("built_on") == str(today())
+        and not manifest.get("measured")
+    )
+
+
+def mark_measured() -> None:
+    for name in (DB_BIG, DB_SMALL, DB_PEER):
+        path = VAR / f"{name}.json"
+        if path.exists():
+            manifest = json.loads(path.read_text())
+            path.write_text(json.dumps({**manifest, "measured": True}, indent=1))
+
+
 def build_clinic(database: str, clients: int, secret_key: str, reuse: bool) -> dict:
     manifest_path = VAR / f"{database}.json"
     env = clinic_env(database, secret_key)
     if reuse and manifest_path.exists() and database_exists(database):
         manifest = json.loads(manifest_path.read_text())
-        if manifest.get("clients") == clients and manifest.get("built_on") == str(today()):
+        if reusable(manifest, clients):
             log(f"{database}: reusing today's build ({clients:,} clients)")
             subprocess.run([BIN / "python", "manage.py", "migrate", "-v0"], check=True, env=env)
             manifest["reused"] = True
@@ -171,7 +191,7 @@ def build_peer(clients: int, secret_key: str, reuse: bool) -> dict:
     peer.generate()
     if reuse and manifest_path.exists() and database_exists(DB_PEER):
         manifest = json.loads(manifest_path.read_text())
-        if manifest.get("clients") == clients and manifest.get("built_on") == str(today()):
+        if reusable(manifest, clients):
             log(f"{DB_PEER}: reusing today's build")
             manifest["reused"] = True
             return manifest
@@ -910,6 +930,7 @@ def main() -> None:
 
         t = clock.perf_counter()
         load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
+        mark_measured()
         rounds = measure(cases, args, servers)
         peer_post = next(c for c in cases if c.key == "peer.book").headers
         races = {

@@ -63,11 +63,20 @@ def _body(pk: int, may: frozenset[str]):
         },
     )
     until = [t for t in (eligibility.screening_valid_until, client.next_start) if t]
-    page = {"html": html, "title": client.full_name, "client": client}
+    # Only what the view needs besides the HTML: no model instances, so no member of
+    # staff's row (with its password hash) ends up in the cache through a relation.
+    page = {
+        "html": html,
+        "title": client.full_name,
+        "client_id": client.pk,
+        "erased": client.erased_at is not None,
+    }
     return page, min(until, default=None)
 
 
 def client_page(*, pk: int, user) -> dict:
-    """``html`` (with CSRF_MARK to fill), ``title`` and ``client``."""
+    """``html`` (with CSRF_MARK to fill), ``title``, ``client_id`` and ``erased``."""
     may = granted(user)
-    return dataversion.cached("client-page", (pk, may, localdate()), lambda: _body(pk, may))
+    # Sorted: a frozenset's order (and so its repr in the key) changes between processes.
+    key = (pk, tuple(sorted(may)), localdate())
+    return dataversion.cached("client-page", key, lambda: _body(pk, may))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet
+from django.db import connection, connections, models, router
+from django.db.models import Prefetch, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Upper
 from django.utils import formats, timezone
 
@@ -208,7 +209,75 @@ def clients_with_eligibility(
     columns (``clients.eligibility_facts``). No query more for one client or a page of
     them, whatever their history; ``client_eligibility(client=c)`` then answers as of
     ``at``."""
-    return queryset.annotate(**eligibility_facts.annotations(at or timezone.now()))
+    at = at or timezone.now()
+    day = localdate(at)
+    using = router.db_for_read(Client)
+    fragments = _compiled_facts(using)
+    ops = connections[using].ops
+    # Each stand-in as the compiled SQL held it: the value itself (PostgreSQL), or the
+    # text the backend turned it into (SQLite keeps dates and times as text).
+    values = {
+        _AT_MARK: at,
+        _DAY_MARK: day,
+        _AT_TEXT: ops.adapt_datetimefield_value(at),
+        _DAY_TEXT: ops.adapt_datefield_value(day),
+    }
+    annotations = {eligibility_facts.AT: Value(at, output_field=models.DateTimeField())}
+    for name, (sql, params) in fragments.items():
+        bound = [values[p] if isinstance(p, _Mark) else p for p in params]
+        # The ORM's own SQL of fixed expressions; every value is a parameter.
+        annotations[name] = RawSQL(sql, bound, output_field=models.JSONField())  # noqa: S611
+    return queryset.annotate(**annotations)
+
+
+# ``eligibility_facts.annotations`` written into SQL once per process and database (issue
+# 14: building and compiling its three subqueries cost more than running the page's
+# query). The moment and day are written as these stand-ins, found among the parameters
+# and replaced by each call's own; the subqueries refer to the client as
+# ``"clients_client"."id"``, as a queryset of clients without joins names it.
+_AT = datetime(1901, 2, 3, 4, 5, 6, 789_012, tzinfo=UTC)
+_DAY = date(1902, 3, 4)
+
+
+class _Mark(str):
+    """Where a stand-in was found among the compiled parameters."""
+
+
+_AT_MARK, _DAY_MARK = _Mark("at"), _Mark("day")
+_AT_TEXT, _DAY_TEXT = _Mark("at as text"), _Mark("day as text")
+_FRAGMENTS: dict[str, dict[str, tuple[str, list]]] = {}
+
+
+def _compiled_facts(using: str) -> dict[str, tuple[str, list]]:
+    if using not in _FRAGMENTS:
+        annotations = eligibility_facts.annotations(_AT, day=_DAY)
+        del annotations[eligibility_facts.AT]
+        query = Client.objects.annotate(**annotations).query
+        compiler = query.get_compiler(using)
+        ops = connections[using].ops
+        as_text = {
+            ops.adapt_datetimefield_value(_AT): _AT_TEXT,
+            ops.adapt_datefield_value(_DAY): _DAY_TEXT,
+        }
+        fragments = {}
+        for name in annotations:
+            sql, params = compiler.compile(query.annotations[name])
+            if "%%" in sql:
+                raise RuntimeError(f"{name}: a literal % in the subquery")
+            marked = []
+            for param in params:
+                if type(param) is datetime and param == _AT:
+                    param = _AT_MARK
+                elif type(param) is date and param == _DAY:
+                    param = _DAY_MARK
+                elif isinstance(param, str) and param in as_text:
+                    param = as_text[param]
+                marked.append(param)
+            if not any(isinstance(p, _Mark) for p in marked):
+                raise RuntimeError(f"{name}: the moment is not among the parameters")
+            fragments[name] = (sql, marked)
+        _FRAGMENTS[using] = fragments
+    return _FRAGMENTS[using]
 
 
 def client_search(*, query: str = "") -> QuerySet[Client]:

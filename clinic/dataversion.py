@@ -40,6 +40,7 @@ from collections.abc import Callable, Hashable
 from datetime import datetime
 from typing import TypeVar
 
+from celery.signals import task_prerun
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.dummy import DummyCache
@@ -47,6 +48,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.signals import request_started
 from django.db import connections, transaction
 from django.db.backends.signals import connection_created
+from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 from django.utils import timezone, translation
 
@@ -68,8 +70,10 @@ _CTE_WRITE = re.compile(r"\b(?:INSERT|UPDATE|DELETE)\b", re.I)
 
 
 def _key(name: str) -> str:
-    # One Redis may serve several databases (the bench's big and small, a developer's).
-    return f"{name}:{connections['default'].settings_dict['NAME']}"
+    # One Redis may serve several databases (the bench's big and small, a developer's,
+    # two clinics' on two servers with the same database name): the key names the one.
+    db = connections["default"].settings_dict
+    return f"{name}:{db['HOST']}:{db['PORT']}:{db['NAME']}"
 
 
 def enabled() -> bool:
@@ -117,15 +121,40 @@ def _bump_quietly() -> None:
         _owed = False
 
 
+@receiver(post_migrate)
+def _bump_after_migrate(sender, **kwargs) -> None:
+    """A deploy that migrates retires every cached part: none built from the old schema
+    or the old code is unpickled by the new (once per migrate: post_migrate comes for
+    every app, and sessions_app is always one)."""
+    if sender.label == "sessions_app":
+        _bump_quietly()
+
+
 @receiver(request_started)
-def _pay_owed_bump(sender, **kwargs) -> None:
+@receiver(task_prerun)  # a Celery worker has no requests: it pays before each task
+def _pay_owed_bump(sender=None, **kwargs) -> None:
     if _owed:
         _bump_quietly()
 
 
 def changes_data(sql: str) -> bool:
-    """Whether a statement writes to a table a cached part may show."""
+    """Whether a statement writes to a table a cached part may show. Several statements
+    in one string (``SET LOCAL …; INSERT …``) count if any of them does."""
+    if ";" in sql.rstrip().rstrip(";"):
+        return any(_statement_changes_data(part) for part in sql.split(";") if part.strip())
+    return _statement_changes_data(sql)
+
+
+def _statement_changes_data(sql: str) -> bool:
     head = sql.lstrip()[:8].upper()
+    if head.startswith("EXECUTE"):  # one of ours (clinic.prepared) is judged by its SQL
+        from clinic.prepared import sql_executed
+
+        prepared = sql_executed(sql)
+        if prepared is not None:
+            return _statement_changes_data(prepared)
+    if head.startswith(("EXECUTE", "COPY", "CALL", "MERGE")):
+        return True  # a write we cannot see into: count it
     if head.startswith("WITH"):  # a data-modifying CTE
         return _CTE_WRITE.search(sql) is not None
     if not head.startswith(_WRITE_WORDS):
@@ -156,8 +185,11 @@ def _note_write(connection) -> None:
 def _watch(execute, sql, params, many, context):
     result = execute(sql, params, many, context)
     # An UPDATE or DELETE that matched no row changed nothing (the reminder outbox's
-    # claim runs every minute and mostly finds nothing due).
-    if context["cursor"].rowcount != 0 and changes_data(sql):
+    # claim runs every minute and mostly finds nothing due). An INSERT always counts:
+    # SQLite reports no rows for ``INSERT … RETURNING`` until they are fetched.
+    if changes_data(sql) and (
+        context["cursor"].rowcount != 0 or sql.lstrip()[:6].upper() == "INSERT"
+    ):
         _note_write(context["connection"])
     return result
 

@@ -17,8 +17,20 @@ import re
 import threading
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import connections, models
 from django.db.models import QuerySet
+
+# The SQL of each statement, by name, as written (``%s`` for each value): the data version
+# (``clinic.dataversion``) reads it to know whether an ``EXECUTE`` of one writes.
+_SQL: dict[str, str] = {}
+_EXECUTE = re.compile(r"^\s*EXECUTE\s+(\w+)", re.I)
+
+
+def sql_executed(sql: str) -> str | None:
+    """The statement that ``sql`` (an ``EXECUTE name(...)``) runs, if it is one of ours."""
+    match = _EXECUTE.match(sql)
+    return _SQL.get(match.group(1)) if match else None
 
 
 class Statement:
@@ -46,7 +58,7 @@ class Statement:
         bound = {name: self._adapt(name, value, connection) for name, value in values.items()}
         arguments = [bound[slots[i]] if i in slots else p for i, p in enumerate(params)]
         with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
+            if _prepares(connection):
                 cursor.execute(self._prepared(connection, sql, len(arguments)), arguments)
             else:
                 cursor.execute(sql, arguments)
@@ -82,19 +94,30 @@ class Statement:
             raise RuntimeError(f"{self.name}: stand-ins not found in {params!r}")
         selected = [column for column, _, _ in compiler.select]
         converters = compiler.get_converters(selected)
+        _SQL[self.name] = sql
         return sql, tuple(params), slots, converters
 
     def _prepared(self, connection, sql: str, count: int) -> str:
-        """``EXECUTE`` of the statement, prepared first if this database connection
-        does not have it yet (a new connection is a new session)."""
-        prepared_on = connection.__dict__.setdefault("_clinic_prepared", {})
-        if prepared_on.get(self.name) is not connection.connection:
-            numbers = iter(range(1, count + 1))
-            numbered = re.sub("%s", lambda _: f"${next(numbers)}", sql)
-            with connection.connection.cursor() as cursor:
-                cursor.execute(f"PREPARE {self.name} AS {numbered}")
-            prepared_on[self.name] = connection.connection
-        return f"EXECUTE {self.name}({', '.join(['%s'] * count)})"
+        return _prepared(connection, self.name, sql, count)
+
+
+def _prepares(connection) -> bool:
+    """PostgreSQL, unless DATABASE_PREPARED_STATEMENTS is off (behind a transaction-mode
+    pooler, where a PREPARE and its EXECUTE may reach different server sessions)."""
+    return connection.vendor == "postgresql" and settings.DATABASE_PREPARED_STATEMENTS
+
+
+def _prepared(connection, name: str, sql: str, count: int) -> str:
+    """``EXECUTE`` of the statement ``name``, prepared first if this database connection
+    does not have it yet (a new connection is a new session)."""
+    prepared_on = connection.__dict__.setdefault("_clinic_prepared", {})
+    if prepared_on.get(name) is not connection.connection:
+        numbers = iter(range(1, count + 1))
+        numbered = re.sub("%s", lambda _: f"${next(numbers)}", sql)
+        with connection.connection.cursor() as cursor:
+            cursor.execute(f"PREPARE {name} AS {numbered}")
+        prepared_on[name] = connection.connection
+    return f"EXECUTE {name}({', '.join(['%s'] * count)})"
 
 
 def _converted(row: tuple, converters: dict, connection) -> tuple:
@@ -105,3 +128,59 @@ def _converted(row: tuple, converters: dict, connection) -> tuple:
             value = function(value, expression, connection)
         values[position] = value
     return tuple(values)
+
+
+class Insert:
+    """The INSERT of one new row of ``model`` (every concrete field but the automatic
+    primary key, nothing returned), written by the ORM once per process and prepared once
+    per database connection, like ``Statement``. ``execute(obj)`` writes ``obj`` as
+    ``obj.save()`` would write it (each field's ``pre_save`` and database value, as
+    Django's own INSERT takes them), but sends no model signals and sets no primary key:
+    for rows that nothing listens for and nobody reads back (the access log's reads).
+
+    Only for tables the data version leaves out (``clinic.dataversion.QUIET_TABLES``): a
+    row the data version should see goes through the ORM."""
+
+    def __init__(self, name: str, model: type[models.Model]):
+        self.name = name
+        self.model = model
+        opts = model._meta
+        self.fields = [
+            f
+            for f in opts.local_concrete_fields
+            if f is not opts.auto_field and not getattr(f, "generated", False)
+        ]
+        self._compiled: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def execute(self, obj: models.Model, *, using: str = "default") -> None:
+        connection = connections[using]
+        values = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in self.fields]
+        sql = self._compile(using, obj)
+        with connection.cursor() as cursor:
+            if _prepares(connection):
+                cursor.execute(_prepared(connection, self.name, sql, len(values)), values)
+            else:
+                cursor.execute(sql, values)
+
+    def _compile(self, using: str, obj: models.Model) -> str:
+        if using not in self._compiled:
+            with self._lock:
+                if using not in self._compiled:
+                    self._compiled[using] = self._write(using, obj)
+        return self._compiled[using]
+
+    def _write(self, using: str, obj: models.Model) -> str:
+        from django.db.models.sql import InsertQuery
+
+        from clinic.dataversion import changes_data
+
+        query = InsertQuery(self.model)
+        query.insert_values(self.fields, [obj])
+        [(sql, params)] = query.get_compiler(using=using).as_sql()
+        if changes_data(sql):
+            raise RuntimeError(f"{self.name}: the data version would not see this write")
+        if "%%" in sql or sql.count("%s") != len(self.fields) or len(params) != len(self.fields):
+            raise RuntimeError(f"{self.name}: not one plain placeholder per field")
+        _SQL[self.name] = sql
+        return sql

@@ -335,6 +335,10 @@ API_TOKEN_TTL_HOURS = env.int("API_TOKEN_TTL_HOURS", default=10)
 # disk? True by default: an audit of health data is not allowed to lose rows. False turns
 # PostgreSQL's synchronous_commit off for those rows only (faster reads; a database server
 # crash may lose its last ~0.6 s of read rows; changes' rows always wait). Issue 14.
+# The API token lookup, the eligibility read and the access log's INSERT are prepared once
+# per PostgreSQL connection (clinic.prepared, issue 14). Off behind a transaction-mode
+# pooler (PgBouncer pool_mode=transaction, RDS Proxy): they then run as plain SQL.
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 ACCESS_LOG_READS_SYNCHRONOUS = env.bool("ACCESS_LOG_READS_SYNCHRONOUS", default=True)
 REST_KNOX = {
     "TOKEN_TTL": timedelta(hours=API_TOKEN_TTL_HOURS),

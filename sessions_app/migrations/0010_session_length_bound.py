@@ -1,4 +1,7 @@
+from datetime import timedelta
+
 from django.db import migrations
+from django.db.models import F
 
 # The longest session the rules book (protocols.rules.SESSION_MINUTES.high when this was
 # written). Frozen here as a migration must be; tests/sessions_app/test_booking_speed.py
@@ -15,7 +18,21 @@ def add_length_bound(apps, schema_editor) -> None:
     constraint to a table; there every write goes through ``session_minutes_problem``."""
     if schema_editor.connection.vendor != "postgresql":
         return
-    table = apps.get_model("sessions_app", "Session")._meta.db_table
+    Session = apps.get_model("sessions_app", "Session")
+    table = Session._meta.db_table
+    # Sessions booked before the rules capped a session at 180 minutes (the protocol form
+    # once allowed 240) would make ADD CONSTRAINT fail with a bare error: name them.
+    longer = list(
+        Session.objects.filter(end__gt=F("start") + timedelta(minutes=LONGEST_MINUTES))
+        .order_by("start")
+        .values_list("pk", "start")[:20]
+    )
+    if longer:
+        listed = ", ".join(f"session {pk} at {start:%Y-%m-%d %H:%M}" for pk, start in longer)
+        raise RuntimeError(
+            f"Sessions longer than {LONGEST_MINUTES} minutes are on file ({listed}). "
+            "Shorten or split them (the admin, or the session page), then migrate again."
+        )
     # The table and numbers are ours, not input.
     schema_editor.execute(
         f'ALTER TABLE "{table}" ADD CONSTRAINT {CONSTRAINT} '  # noqa: S608

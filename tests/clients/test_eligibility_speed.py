@@ -80,6 +80,21 @@ def test_the_endpoint_costs_three_queries(desk_token, a_client, front_desk):
     assert len(queries) == ENDPOINT_QUERIES, [q["sql"][:80] for q in queries]
 
 
+@pytest.mark.parametrize("prepared", [True, False])
+def test_prepared_statements_can_be_turned_off_for_a_pooler(
+    desk_token, a_client, front_desk, settings, prepared
+):
+    settings.DATABASE_PREPARED_STATEMENTS = prepared
+    ScreeningFactory(client=a_client, recorded_by=front_desk)
+    with CaptureQueriesContext(connection) as queries:
+        response = desk_token.get(url(a_client))
+    assert response.status_code == 200, response.content
+    assert response.json()["outcome"] == "eligible"
+    executes = [q for q in queries if q["sql"].startswith("EXECUTE")]
+    assert bool(executes) == (prepared and connection.vendor == "postgresql")
+    assert len(queries) == ENDPOINT_QUERIES
+
+
 @pytest.mark.parametrize("years", [0, 1, 10])
 def test_the_endpoint_stays_at_three_queries_as_the_history_grows(
     desk_token, a_client, front_desk, years
@@ -183,12 +198,33 @@ def test_issuing_a_token_sweeps_the_owners_expired_tokens(front_desk, estheticia
     assert AuthToken.objects.filter(pk=theirs.pk).exists()  # not the owner's: untouched
 
 
+@pytest.mark.sqlite_too
 def test_a_list_reads_eligibility_in_its_own_query(front_desk, django_assert_num_queries):
     clients = ClientFactory.create_batch(5)
     for client in clients:
         long_history(client, years=2, by=front_desk)
         ScreeningFactory(client=client, recorded_by=front_desk)
+    # SQLite checks once per connection that it has JSON (a query of its own).
+    assert connection.features.supports_json_field
     with django_assert_num_queries(1):
         found = list(clients_with_eligibility(Client.objects.all()))
         outcomes = [client_eligibility(client=c).outcome for c in found]
     assert outcomes == ["eligible"] * 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_read_changes_no_data_version(desk_token, a_client, front_desk):
+    # The token lookup, the eligibility facts and the access-log row run as EXECUTEs of
+    # prepared statements; the data version judges each by its SQL (reads, and a quiet
+    # table), so reading eligibility retires no cached page part (issue 14). Committed
+    # for real (no test transaction): a write bumps the version at once.
+    from clinic import dataversion
+
+    ScreeningFactory(client=a_client, recorded_by=front_desk)
+    assert dataversion.enabled()
+    before = dataversion.current()
+    assert desk_token.get(url(a_client)).status_code == 200
+    assert dataversion.current() == before
+    for name in ("clinic_api_tokens_with_key", "clients_access_log_read"):
+        assert not dataversion.changes_data(f"EXECUTE {name}(1)")
+    assert dataversion.changes_data("EXECUTE clinic_not_ours(1)")

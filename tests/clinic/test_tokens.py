@@ -220,6 +220,39 @@ def test_the_rate_is_a_window(settings, front_desk):
         assert calls(token) == 200
 
 
+def test_a_request_counts_for_a_whole_window_never_less(settings, front_desk):
+    settings.API_THROTTLE_USER = "1/minute"
+    start = timezone.now().replace(microsecond=500_000)  # mid-second: mid-slice
+    with time_machine.travel(start, tick=False) as clock:
+        token = obtain()
+        assert calls(token) == 200
+        for seconds in (1, 30, 59.9, 60):
+            clock.move_to(start + timedelta(seconds=seconds))
+            assert calls(token) == 429, seconds
+        clock.move_to(start + timedelta(seconds=61))
+        assert calls(token) == 200
+
+
+def test_the_count_kept_does_not_grow_with_the_rate(settings, front_desk):
+    # DRF keeps one timestamp per request of the window, copied in and out of the cache on
+    # every request; here one count per slice of it (issue 14).
+    from django.core.cache import caches
+
+    from clinic.throttles import SLICES, UserThrottle
+
+    settings.API_THROTTLE_USER = "100000/minute"
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        token = obtain()
+        for step in range(150):
+            clock.move_to(start + timedelta(seconds=step * 0.8))
+            assert calls(token) == 200
+    history = caches["throttle"].get(f"throttle_user_{front_desk.pk}")
+    assert len(history) <= SLICES + 1  # the window and the slice now begun
+    assert sum(n for _, n in history) < 150  # the first have left the window
+    assert UserThrottle.scope == "user"
+
+
 def test_anonymous_requests_are_throttled_per_address(settings, db):
     settings.API_THROTTLE_ANON = "2/minute"
     api = APIClient()

@@ -7,6 +7,7 @@ The EXPLAIN tests run on PostgreSQL with real rows, not ``enable_seqscan = off``
 thousand sessions of history and a fresh ANALYZE, so the planner's own choice is tested.
 """
 
+import importlib
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -147,6 +148,32 @@ def test_the_database_refuses_a_session_longer_than_the_longest_the_rules_book(
             start=start + timedelta(days=1),
             end=start + timedelta(days=1) + LONGEST_SESSION + timedelta(minutes=1),
         )
+
+
+@postgres_only
+def test_the_migration_names_sessions_too_long_for_the_bound_instead_of_failing_bare(
+    bookable, esthetician, room, device
+):
+    """A database holding a session booked when 240 minutes were allowed: the migration
+    stops and names it (rolled back with the test's transaction)."""
+    from django.apps import apps
+
+    migration = importlib.import_module("sessions_app.migrations.0010_session_length_bound")
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE sessions_app_session DROP CONSTRAINT {migration.CONSTRAINT}")
+    start = at(MONDAY, "09:00")
+    long_one = SessionFactory(
+        client=bookable,
+        esthetician=esthetician,
+        room=room,
+        device=device,
+        start=start,
+        end=start + timedelta(minutes=240),
+    )
+    with connection.schema_editor() as editor, pytest.raises(RuntimeError) as refused:
+        migration.add_length_bound(apps, editor)
+    assert f"session {long_one.pk} at 2027-03-01" in str(refused.value)
+    assert "Shorten or split them" in str(refused.value)
 
 
 @postgres_only

@@ -386,3 +386,14 @@ def test_a_bump_the_cache_missed_is_owed_and_paid_with_the_next_request(
     # and its request paid the bump: every process now computes the day again.
     assert not dataversion._owed
     assert dataversion.current() != before
+
+
+def test_the_cached_client_page_holds_no_model_and_no_password_hash(page_as, booked_monday):
+    from clients.client_page import client_page
+
+    desk = page_as(Role.FRONT_DESK)
+    _client_page(desk, booked_monday.client)
+    page = client_page(pk=booked_monday.client.pk, user=booked_monday.esthetician)
+    assert set(page) == {"html", "title", "client_id", "erased"}
+    assert all(isinstance(value, str | int | bool) for value in page.values())
+    assert "pbkdf2" not in repr(page)
