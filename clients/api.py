@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clients import audit, selectors, services
-from clients.models import Clearance
+from clients.models import Clearance, Client
 from clients.serializers import (
     ClearanceInputSerializer,
     ClearanceSerializer,
@@ -22,12 +22,31 @@ from clients.serializers import (
     ScreeningInputSerializer,
     ScreeningSerializer,
 )
+from clinic import dataversion
+from clinic.clinic_time import localdate
 from clinic.parsers import JSONParser
 
 logger = logging.getLogger(__name__)
 # One output serializer for every eligibility answer: it holds no request or state, and
 # building its fields anew took as long as reading the client (issue 14).
 _ELIGIBILITY_ANSWER = EligibilitySerializer()
+
+
+def eligibility_answer(pk: int) -> dict | None:
+    """Client ``pk``'s eligibility as the API answers it, or None if there is no such
+    client: computed from one query (the client and what the rule reads about them),
+    then kept on the data version (issue 14) until a write or the instant the screening
+    stops being current; clearances expire by the clinic day, which is in the key."""
+
+    def compute():
+        at = timezone.now()
+        client = selectors.client_with_eligibility(pk=pk, at=at)
+        if client is None:
+            return None, None  # a client registered later is a write: it retires this
+        answer = selectors.client_eligibility(client=client, at=at)
+        return dict(_ELIGIBILITY_ANSWER.to_representation(answer)), answer.screening_valid_until
+
+    return dataversion.cached("eligibility", (pk, localdate()), compute)
 
 
 @extend_schema_view(
@@ -107,18 +126,17 @@ class ClientViewSet(
     @extend_schema(responses=EligibilitySerializer)
     @action(detail=True, methods=["get"])
     def eligibility(self, request, pk=None):
-        # The client and what the rule reads about them, in one query (issue 14).
-        at = timezone.now()
         try:
-            client = selectors.client_with_eligibility(pk=int(pk), at=at)
+            pk = int(pk)
         except ValueError:
-            client = None
-        if client is None:
+            pk = None
+        answer = None if pk is None else eligibility_answer(pk)
+        if answer is None:
             raise Http404("No such client.")
-        self.check_object_permissions(request, client)
-        answer = selectors.client_eligibility(client=client, at=at)
-        audit.record_access(client=client, what="eligibility", request=request)
-        return Response(_ELIGIBILITY_ANSWER.to_representation(answer))
+        # Only the id is at hand (the answer may come from the cache, not the row).
+        self.check_object_permissions(request, Client(pk=pk))
+        audit.record_access(client=pk, what="eligibility", request=request)
+        return Response(answer)
 
     @extend_schema(methods=["GET"], responses=ScreeningSerializer(many=True))
     @extend_schema(

@@ -361,7 +361,8 @@ CACHES = {
     # only a cache every process shares can hold them, so with REDIS_URL. Short waits:
     # a page computes its parts itself when Redis does not answer.
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Django's, keeping one Redis client per pool (clinic.cache).
+        "BACKEND": "clinic.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "clinic",
         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},

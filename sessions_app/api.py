@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clinic import dataversion
-from clinic.clinic_time import local_datetime
+from clinic.clinic_time import local_datetime, localdate
 from clinic.dates import OUT_OF_RANGE, within_calendar
 from protocols.api import PlanSerializer
 from sessions_app import hours, plans, resource_services, selectors, services
@@ -481,16 +481,19 @@ class AvailabilityView(APIView):
         responses={200: FreeTimeSerializer(many=True)},
     )
     def get(self, request):
-        query = AvailabilityQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        asked = query.validated_data
-
         def compute():
-            found = free_times(**asked)
+            # Checked here, so a question asked again is answered from the cache without
+            # reading the esthetician, room or device it names; a bad one is a 400 (an
+            # exception: nothing is stored).
+            query = AvailabilityQuerySerializer(data=request.query_params)
+            query.is_valid(raise_exception=True)
+            found = free_times(**query.validated_data)
             return list(FreeTimeSerializer(found, many=True).data), free_times_hold_until(found)
 
         # Kept on the data version (issue 14, P6): the same question asked again before
         # any write is answered from the cache, and never after a start it offers has
-        # passed. The answer is the same for every member of staff who may ask.
-        parts = tuple(sorted((name, getattr(value, "pk", value)) for name, value in asked.items()))
+        # passed. The answer is the same for every member of staff who may ask. The key
+        # is the question as asked (every parameter, every value) and the clinic day
+        # (what the question's check allows may depend on it).
+        parts = (localdate(), tuple(sorted(request.query_params.lists())))
         return Response(dataversion.cached("availability", parts, compute))

@@ -385,9 +385,23 @@ def test_the_same_free_times_asked_again_come_from_the_cache(free_monday):
     again, again_queries = free_monday()
 
     assert again == first
-    # Only the esthetician asked about is read, to check the question.
-    assert again_queries < first_queries
-    assert again_queries <= 2
+    # Not even the esthetician asked about is read: the question was checked when the
+    # answer was computed, and the answer is kept under the question as asked.
+    assert first_queries > 0
+    assert again_queries == 0
+
+
+@cached_only
+def test_a_bad_question_is_a_400_each_time_and_is_never_kept(free_monday, api_est, esthetician):
+    free_monday()
+    for _ in range(2):
+        answer = api_est.get("/api/availability/", {**ASK, "esthetician": 999_999})
+        assert answer.status_code == 400
+        assert "esthetician" in answer.json()
+    # Another spelling of a good question is checked and answered like the first.
+    again = api_est.get("/api/availability/", {**ASK, "esthetician": f"0{esthetician.pk}"})
+    assert again.status_code == 200
+    assert again.json() == free_monday()[0]
 
 
 @cached_only
