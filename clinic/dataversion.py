@@ -7,7 +7,8 @@ database connections, seen where the SQL is executed (an execute wrapper on ever
 connection), so services, the admin, ``QuerySet.update()``, bulk creates and raw SQL
 all count, whatever the model, unless they changed no row. Only tables no cached part
 shows are left out (``QUIET_TABLES``: log-in sessions, the access log written by every
-page that shows health data, lockouts, tokens); a cached part must never show them.
+page that shows health data, lockouts; ``QUIET_INSERT_TABLES``: a new API token); a
+cached part must never show them.
 
 When: after the commit (``transaction.on_commit``), not before. Bumping inside the
 transaction would let another request cache the data as it was before the commit under
@@ -34,18 +35,21 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import pickle
 import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
-from celery.signals import task_prerun
+from celery.signals import task_postrun, task_prerun
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
-from django.core.signals import request_started
+from django.core.signals import request_finished, request_started
 from django.db import connections, transaction
 from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
@@ -61,10 +65,14 @@ QUIET_TABLES = (
     "django_session",
     "auditlog_",
     "axes_",
-    "knox_",
     "clinic_idempotency",
 )
-_WRITE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?([\w.]+)', re.I)
+# Tables where only a new row is quiet. A new API token changes nothing cached, but a
+# token that ends (revoked, logged out, expired, its owner's password changed) must end
+# the token lookups this process keeps for the data version (``remembered``,
+# clinic.tokens): ending one is a write like any other.
+QUIET_INSERT_TABLES = ("knox_",)
+_WRITE = re.compile(r'^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?([\w.]+)', re.I)
 _WRITE_WORDS = ("INSERT", "UPDATE", "DELETE", "TRUNCATE")
 _CTE_WRITE = re.compile(r"\b(?:INSERT|UPDATE|DELETE)\b", re.I)
 
@@ -112,6 +120,7 @@ _owed = False
 
 def _bump_quietly() -> None:
     global _owed
+    _forget_version()  # this request reads the new number, not the one before its write
     try:
         bump()
     except Exception:  # the write is committed; a cache that is down must not undo it
@@ -135,6 +144,120 @@ def _bump_after_migrate(sender, **kwargs) -> None:
 def _pay_owed_bump(sender=None, **kwargs) -> None:
     if _owed:
         _bump_quietly()
+
+
+# The data version as this request (or Celery task) first read it: every cached part and
+# every ``remembered`` value of one request is judged by that one number, so a request
+# makes one round trip to the cache for the number, not one per part (issue 14). Reading
+# the number early is always safe: a part is served only if it was stored under that
+# number, and anything stored under it was read after it. This process's own commits
+# forget it (``_bump_quietly``). Outside a request or a task (a shell, a command) it is
+# read anew every time.
+_this_request = threading.local()
+
+
+@receiver(request_started)
+@receiver(task_prerun)
+def _request_begins(sender=None, **kwargs) -> None:
+    _this_request.active = True
+    _this_request.version = None
+
+
+@receiver(request_finished)
+@receiver(task_postrun)
+def _request_ends(sender=None, **kwargs) -> None:
+    _this_request.active = False
+    _this_request.version = None
+
+
+def _forget_version() -> None:
+    _this_request.version = None
+
+
+def _request_version() -> int | None:
+    return getattr(_this_request, "version", None)
+
+
+def _note_version(version: int) -> None:
+    if getattr(_this_request, "active", False):
+        _this_request.version = version
+
+
+def _version_for_request() -> int:
+    """The data version this request goes by (read from the cache once per request)."""
+    version = _request_version()
+    if version is None:
+        version = current()
+        _note_version(version)
+    return version
+
+
+class _Kept:
+    """Values kept in this process's memory, each with the data version it was read
+    under and until when it holds, so a hit costs no round trip at all. Stored pickled and
+    unpickled on each hit: a caller that changes what it was given changes its own copy,
+    never the next request's. The least recently used go first beyond ``size``."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._entries: OrderedDict[str, tuple[int, datetime, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str, version: int, now: datetime):
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return _MISSING
+            if entry[0] != version or now >= entry[1]:
+                del self._entries[key]
+                return _MISSING
+            self._entries.move_to_end(key)
+        return pickle.loads(entry[2])  # noqa: S301 (written by this process only)
+
+    def put(self, key: str, version: int, valid_until: datetime | None, value) -> None:
+        # Kept no longer than the shared cache keeps a part, so a bump that failed (owed,
+        # above) leaves other processes serving a part from before it no longer here.
+        until = timezone.now() + timedelta(seconds=settings.PAGE_CACHE_SECONDS)
+        if valid_until is not None:
+            until = min(until, valid_until)
+        data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+        with self._lock:
+            self._entries[key] = (version, until, data)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_MISSING = object()
+_kept = _Kept(size=512)
+
+
+def _usable() -> bool:
+    return enabled() and not writes_pending() and not _owed
+
+
+def remembered(name: str, parts: tuple[Hashable, ...], read: Callable[[], T]) -> T:
+    """``read()``'s value, read once per data version and ``parts`` in each process and
+    kept in its memory only (never in the shared cache: the API token lookup, which holds
+    a password hash). For a small value needed on nearly every request: a hit costs no
+    query and, once the request has read the data version, no round trip."""
+    if not _usable():
+        return read()
+    key = f"{name}:{parts!r}"
+    try:
+        version = _version_for_request()
+    except Exception:
+        logger.exception("page cache unreachable; reading %s", name)
+        return read()
+    value = _kept.get(key, version, timezone.now())
+    if value is _MISSING:
+        value = read()
+        _kept.put(key, version, None, value)
+    return value
 
 
 def changes_data(sql: str) -> bool:
@@ -164,7 +287,10 @@ def _statement_changes_data(sql: str) -> bool:
     match = _WRITE.match(sql)
     if match is None:
         return True  # a write we cannot name: count it
-    return not match.group(1).strip('"').startswith(QUIET_TABLES)
+    table = match.group(2).strip('"')
+    if head.startswith("INSERT") and table.startswith(QUIET_INSERT_TABLES):
+        return False
+    return not table.startswith(QUIET_TABLES)
 
 
 def writes_pending(using: str = "default") -> bool:
@@ -210,25 +336,36 @@ def cached(
     besides the data (the day, the filters, what the user's role lets them see); the
     value must hold nothing that differs between two users with the same parts (no CSRF
     token, no messages). The time zone and language are added here."""
-    if not enabled() or writes_pending() or _owed:
+    if not _usable():
         return compute()[0]
     digest = hashlib.sha256(
         repr((parts, timezone.get_current_timezone_name(), translation.get_language())).encode()
     ).hexdigest()[:32]
     key, version_key = _key(f"page:{name}:{digest}"), _key("dataversion")
+    now = timezone.now()
+    version = _request_version()
+    if version is not None:
+        # This process may have the part in memory, under the number read already.
+        value = _kept.get(key, version, now)
+        if value is not _MISSING:
+            return value
     try:
-        # The number and the part in one round trip. The part is stored with the number
-        # read before its data, and served only while that is still the number now.
-        found = cache.get_many([version_key, key])
-        version = found.get(version_key)
         if version is None:
-            version = current()
+            # The number and the part in one round trip. The part is stored with the
+            # number read before its data, and served only while that is the number now.
+            found = cache.get_many([version_key, key])
+            version = found.get(version_key)
+            if version is None:
+                version = current()
+            _note_version(version)
+            hit = found.get(key)
+        else:
+            hit = cache.get(key)
     except Exception:
         logger.exception("page cache unreachable; computing %s", name)
         return compute()[0]
-    now = timezone.now()
-    hit = found.get(key)
     if hit is not None and hit[0] == version and (hit[1] is None or now < hit[1]):
+        _kept.put(key, version, hit[1], hit[2])
         return hit[2]
     value, valid_until = compute()
     seconds = settings.PAGE_CACHE_SECONDS
@@ -239,4 +376,6 @@ def cached(
             cache.set(key, (version, valid_until, value), timeout=seconds)
         except Exception:
             logger.exception("page cache unreachable; %s not stored", name)
+        else:
+            _kept.put(key, version, valid_until, value)
     return value

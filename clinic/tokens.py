@@ -25,6 +25,7 @@ from knox.settings import CONSTANTS, knox_settings
 from knox.signals import token_expired
 from rest_framework import exceptions
 
+from clinic import dataversion
 from clinic.models import User
 from clinic.prepared import Statement
 
@@ -48,9 +49,20 @@ _TOKENS_WITH_KEY = Statement(
 
 
 def _tokens_with_key(key: str) -> list[AuthToken]:
+    """The tokens with ``key``, each with its owner. The rows are kept in this process's
+    memory for the data version (``dataversion.remembered``): every end of a token (its
+    DELETE) and every change to a member of staff is a new version, so a token revoked,
+    logged out or expired, or an owner made inactive or given a new password or role, is
+    refused or seen at the next request. A token that expires with no write is refused
+    by its expiry, which is checked on every request (``_cleanup_token``)."""
     using = router.db_for_read(AuthToken)
+    rows = dataversion.remembered(
+        "api-tokens-with-key",
+        (using, key),
+        lambda: list(_TOKENS_WITH_KEY.rows(using=using, key=key)),
+    )
     tokens = []
-    for row in _TOKENS_WITH_KEY.rows(using=using, key=key):
+    for row in rows:
         token = AuthToken.from_db(using, _TOKEN_FIELDS, row[: len(_TOKEN_FIELDS)])
         token.user = User.from_db(using, _USER_FIELDS, row[len(_TOKEN_FIELDS) :])
         tokens.append(token)
