@@ -865,12 +865,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="make bench (docs/benchmarks.md)")
     parser.add_argument("--clients", type=int, default=100_000)
     parser.add_argument("--small-clients", type=int, default=1_000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=4)
     parser.add_argument("--floor-seconds", type=float, default=2)
     parser.add_argument("--connections", type=int, default=load.CONNECTIONS)
     parser.add_argument("--reuse", action="store_true", help="keep databases built today")
     parser.add_argument("--no-docs", action="store_true", help="print only")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="while working on one measure: the cases to load, comma-separated key "
+        "prefixes (elig, avail.big, peer.slots; see the per-round lines); prints those "
+        "lines only, no table, no race, no docs",
+    )
     args = parser.parse_args()
     started = clock.perf_counter()
     VAR.mkdir(parents=True, exist_ok=True)
@@ -914,6 +921,15 @@ def main() -> None:
         cases = clinic_cases("big", servers["big"], big, slots)
         cases += clinic_cases("small", servers["small"], small, None)
         cases += peer_cases(servers["peer"], theirs)
+        if args.only:
+            # Reading cases leave the databases as they were (reusable with --reuse).
+            picked = [c for c in cases if c.key.startswith(tuple(args.only.split(",")))]
+            if any(c.bodies is not None for c in picked):
+                mark_measured()
+            for case in picked:
+                log(f"{case.key}: {count_queries(case)} queries")
+            measure(picked, args, servers)
+            return
         queries = {}
         for case in cases:
             queries[case.key] = count_queries(case)

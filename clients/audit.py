@@ -326,18 +326,25 @@ def flush(request) -> None:
     pending = getattr(request, _PENDING, None)
     if not pending:
         return
-    if _reads_wait_for_disk():
-        # One row: a plain INSERT that commits itself, where bulk_create would wrap it
-        # in BEGIN ... COMMIT (two more round trips on every read of one record); the
-        # INSERT is prepared, as save() would write the row, but without building it
-        # anew each time (issue 14).
-        if len(pending) == 1:
-            _READ_ROW.execute(pending[0], using=router.db_for_write(LogEntry))
-        else:
-            LogEntry.objects.bulk_create(pending)
+    if not _reads_wait_for_disk():
+        _insert_rows(pending, wait_for_disk=False)
+    elif len(pending) == 1:
+        # One row: the INSERT is prepared, as save() would write the row, but without
+        # building it anew each time (issue 14).
+        _READ_ROW.execute(pending[0], using=router.db_for_write(LogEntry))
+    elif len(pending) > _one_statement_rows(pending):
+        LogEntry.objects.bulk_create(pending)  # batches, in one transaction
     else:
-        _insert_without_waiting(pending)
+        _insert_rows(pending)
     pending.clear()
+
+
+def _one_statement_rows(entries: list) -> int:
+    """How many rows the database takes in one INSERT (SQLite caps its parameters)."""
+    opts = LogEntry._meta
+    fields = [f for f in opts.concrete_fields if f is not opts.pk]
+    ops = connections[router.db_for_write(LogEntry)].ops
+    return ops.bulk_batch_size(fields, entries)
 
 
 # The INSERT of one read's row, as ``LogEntry.save()`` writes it. It sends no model
@@ -363,17 +370,23 @@ def _reads_wait_for_disk() -> bool:
     )
 
 
-def _insert_without_waiting(entries: list) -> None:
-    """The INSERT of ``entries`` after ``SET LOCAL synchronous_commit TO OFF``, sent as
-    one statement: PostgreSQL runs the statements of one query string as one implicit
-    transaction, which the ``SET LOCAL`` lasts for (one round trip, no BEGIN/COMMIT)."""
+def _insert_rows(entries: list, *, wait_for_disk: bool = True) -> None:
+    """The INSERT of all ``entries`` as one statement, each row as save() would write it
+    (no model signals, as ``bulk_create``). Outside a transaction the statement commits
+    itself, all rows or none, in one round trip where ``bulk_create`` would wrap it in
+    BEGIN ... COMMIT (two more on every page that shows several records; issue 14).
+    ``wait_for_disk`` false: sent after ``SET LOCAL synchronous_commit TO OFF`` in the
+    same query string, which PostgreSQL runs as one implicit transaction that the
+    ``SET LOCAL`` lasts for."""
     using = router.db_for_write(LogEntry)
     opts = LogEntry._meta
     query = InsertQuery(LogEntry)
     query.insert_values([f for f in opts.concrete_fields if f is not opts.pk], entries)
     [(sql, params)] = query.get_compiler(using=using).as_sql()
+    if not wait_for_disk:
+        sql = f"SET LOCAL synchronous_commit TO OFF; {sql}"
     with connections[using].cursor() as cursor:
-        cursor.execute(f"SET LOCAL synchronous_commit TO OFF; {sql}", params)
+        cursor.execute(sql, params)
 
 
 class AccessLogMiddleware:
