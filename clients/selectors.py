@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -129,6 +130,14 @@ def client_eligibility(*, client: Client, at: datetime | None = None) -> ClientE
         screening_valid_until=screening.recorded_at + screening_validity() if screening else None,
         health_change=change,
     )
+
+
+def eligibility_valid_until(eligibilities: Iterable[ClientEligibility]) -> datetime | None:
+    """The first instant one of these answers may change with time alone: a current
+    screening stops being current. (Clearances expire by the clinic day, which is in
+    every cache key of a page that shows them; anything else changes only by a write.)"""
+    ends = [e.screening_valid_until for e in eligibilities if e.screening_valid_until]
+    return min(ends) if ends else None
 
 
 def _pending_health_change(

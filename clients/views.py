@@ -1,28 +1,18 @@
-from dataclasses import dataclass
-from functools import lru_cache
-
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import CharField, ExpressionWrapper, F
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect
-from django.template.defaultfilters import date as date_filter
-from django.template.defaultfilters import default
-from django.template.loader import get_template
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
 from django.views import View
 from django.views.generic import FormView, ListView, TemplateView
-from phonenumber_field.phonenumber import to_python
 
-from clients import audit, client_page, selectors, services
+from clients import audit, client_page, list_page, selectors, services
 from clients.api import clearance_document_response
 from clients.forms import AccessLogFilterForm, ClearanceForm, ClientForm, ScreeningForm
 from clients.models import Clearance, Client
-from clients.pagination import TotalPaginator
 from clients.rules import CONDITION_LABELS, Condition
 from clinic.errors import DomainError
 from clinic.forms import form_add_error
@@ -30,97 +20,20 @@ from clinic.models import User
 from clinic.permissions import RoleRequiredMixin
 
 
-class ClientListView(RoleRequiredMixin, ListView):
+class ClientListView(RoleRequiredMixin, TemplateView):
     permission = "clients.view"
     template_name = "clients/client_list.html"
-    paginate_by = 25
-
-    @cached_property
-    def query(self) -> str:
-        return self.request.GET.get("q", "").strip()
-
-    def get_queryset(self):
-        # Each row shows only the eligibility: its facts come in the page's own query.
-        # The phone comes as its stored text: a row shows it formatted (``list_rows``),
-        # and parsing it into a PhoneNumber per row on load cost as much again.
-        clients = selectors.client_search(query=self.query).defer("phone")
-        clients = clients.annotate(phone_stored=ExpressionWrapper(F("phone"), CharField()))
-        return selectors.clients_with_eligibility(clients)
-
-    def get_paginator(self, queryset, per_page, **kwargs):
-        # A search counts its hits (the trigram indexes serve it); the whole list shows
-        # "about N" from the planner's estimate once the clinic is large (issue 14).
-        if self.query:
-            return super().get_paginator(queryset, per_page, **kwargs)
-        return TotalPaginator(queryset, per_page, total=selectors.client_total(), **kwargs)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["query"] = self.query
-        context["rows"] = list_rows(context["object_list"])
-        return context
-
-
-@dataclass(frozen=True)
-class ListRow:
-    """One row of the client list, ready to show: the template only places the values
-    (issue 14: a URL reversal, two filters and an include per row cost more than the
-    page's query)."""
-
-    client: Client
-    last_name: str
-    first_name: str
-    email: str
-    href: str
-    phone: str
-    born: str
-    badge: str
-
-
-# A primary key no client has, reversed once per page and replaced by each row's own.
-_PK_MARK = 918_273_645
-
-
-@lru_cache(maxsize=4096)
-def _phone_shown(stored: str | None) -> str:
-    """``{{ client.phone.as_national|default:"—" }}`` for the phone stored as ``stored``:
-    read as the model field reads it, formatted as the template did."""
-    return default(getattr(to_python(stored), "as_national", ""), "—")
-
-
-@lru_cache(maxsize=4096)
-def _date_shown(day, language: str | None) -> str:
-    """``{{ day|date:"M j, Y" }}`` in ``language`` (the month's name is translated)."""
-    return date_filter(day, "M j, Y")
-
-
-def list_rows(clients) -> list[ListRow]:
-    """The rows of a page of clients annotated by ``selectors.clients_with_eligibility``:
-    what the row template showed, computed once a page where it can be (the detail URL's
-    shape, each eligibility badge by its outcome, rendered by its own template)."""
-    detail = reverse("clients:detail", kwargs={"pk": _PK_MARK})
-    before, after = detail.split(str(_PK_MARK))
-    badge_template = get_template("includes/eligibility_badge.html")
-    badges: dict[str, str] = {}
-    rows = []
-    for client in clients:
-        eligibility = selectors.client_eligibility(client=client)
-        outcome = eligibility.outcome
-        if outcome not in badges:
-            badges[outcome] = badge_template.render({"eligibility": eligibility})
-        rows.append(
-            ListRow(
-                client=client,
-                last_name=client.last_name,
-                first_name=client.first_name,
-                email=client.email,
-                href=f"{before}{client.pk}{after}",
-                phone=_phone_shown(client.phone_stored),
-                born=_date_shown(client.date_of_birth, get_language()),
-                badge=mark_safe(badges[outcome]),  # noqa: S308 (rendered by its template)
-            )
+        query = self.request.GET.get("q", "").strip()
+        context["query"] = query
+        context["results"] = list_page.client_results(
+            query=query,
+            page=self.request.GET.get("page") or "1",
+            can_edit=self.request.user.can("clients.edit"),
         )
-    return rows
+        return context
 
 
 class ClientMixin(RoleRequiredMixin):

@@ -8,7 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from clients.selectors import ClientEligibility, client_eligibility
+from clients.selectors import (  # noqa: F401 (eligibility_valid_until: for the pages)
+    ClientEligibility,
+    client_eligibility,
+    eligibility_valid_until,
+)
 from sessions_app.models import Session
 
 
@@ -22,11 +26,3 @@ def eligibility_by_client(
         if session.client_id not in found:
             found[session.client_id] = client_eligibility(client=session.client, at=at)
     return found
-
-
-def eligibility_valid_until(eligibilities: Iterable[ClientEligibility]) -> datetime | None:
-    """The first instant one of these answers may change with time alone: a current
-    screening stops being current. (Clearances expire by the clinic day, which is in
-    every cache key; anything else changes only by a write.)"""
-    ends = [e.screening_valid_until for e in eligibilities if e.screening_valid_until]
-    return min(ends) if ends else None
