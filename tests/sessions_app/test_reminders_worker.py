@@ -200,7 +200,11 @@ def finished(worker_list: list[Worker], task_ids: list[str]) -> dict[str, dict]:
             done.update(worker.results())
         return done if set(task_ids) <= set(done) else None
 
-    return until(all_done, f"tasks {task_ids} to finish")
+    try:
+        return until(all_done, f"tasks {task_ids} to finish")
+    except AssertionError as waited:
+        logs = "\n".join(worker.log() for worker in worker_list)
+        raise AssertionError(f"{waited}\nThe workers' logs:\n{logs}") from None
 
 
 def due_rows(count: int) -> list[Reminder]:
