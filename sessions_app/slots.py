@@ -16,13 +16,33 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 
 from clinic.errors import BookingClash, RuleViolation
 from sessions_app.availability import Clash, Diary
 from sessions_app.db import resource_of_constraint
 
 T = TypeVar("T")
+
+# PostgreSQL's deadlock_detected. Two bookings inserting into one slot at the same
+# instant can each wait, in the exclusion check, on the other's uncommitted row; the
+# database aborts one. Tried again in a fresh savepoint, it waits for the other to end
+# and then meets the constraint (a 409) or the free slot, instead of answering 503.
+DEADLOCK = "40P01"
+DEADLOCK_TRIES = 3
+
+
+def _retrying_deadlocks(do: Callable[[], T]) -> T:
+    for attempt in range(1, DEADLOCK_TRIES + 1):
+        try:
+            with transaction.atomic():
+                return do()
+        except OperationalError as exc:
+            cause = exc.__cause__
+            code = getattr(cause, "pgcode", None) or getattr(cause, "sqlstate", None)
+            if code != DEADLOCK or attempt == DEADLOCK_TRIES:
+                raise
+    raise AssertionError("unreachable")
 
 
 def clash_error(clashes: Sequence[Clash]) -> BookingClash:
@@ -84,8 +104,7 @@ class SlotGuard:
         """Run ``do`` (the insert or update) under the database's own guard. Someone
         who took one of ``slots`` since our check gets named, from a fresh diary."""
         try:
-            with transaction.atomic():
-                return do()
+            return _retrying_deadlocks(do)
         except IntegrityError as exc:
             resource = resource_of_constraint(
                 getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
